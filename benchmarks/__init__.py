@@ -1,0 +1,1 @@
+"""Benchmark scripts and the PyTorch translation of the seed model (``torch_seed``)."""

@@ -1,0 +1,88 @@
+"""Saved files: one ``.npz`` archive per object, with a JSON header and no pickle.
+
+Every file this library writes (models, movie vectors, checkpoints) has the same layout:
+
+    __header__        0-d unicode array holding JSON: {"kind": ..., "format_version": ..., ...}
+    <name>            one plain numeric or fixed-width unicode array per entry
+
+Arrays are read back with ``allow_pickle=False``, so a saved file never runs code, and titles
+are stored as fixed-width unicode (object arrays would need pickle). Files are written to a
+temporary name beside the target and renamed, so a crash never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+HEADER_KEY = "__header__"
+
+
+def save_npz(path, kind: str, arrays: dict, **header) -> Path:
+    """Write ``arrays`` and a JSON ``header`` to ``path`` atomically; return the path.
+
+    >>> import tempfile, numpy as np
+    >>> p = save_npz(tempfile.mkdtemp() + "/x.npz", "example", {"w": np.ones(3)}, note="hi")
+    >>> load_npz(p, "example")[0]["note"]
+    'hi'
+    """
+    path = Path(path)
+    header = {"kind": kind, "format_version": FORMAT_VERSION, **header}
+    contents = {HEADER_KEY: np.array(json.dumps(header))}
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        if array.dtype == object:
+            raise TypeError(f"{name!r} is an object array; saved files hold no pickled data")
+        contents[name] = array
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **contents)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_npz(path, *kinds: str) -> tuple[dict, dict]:
+    """Read a file written by `save_npz`; return ``(header, arrays)``.
+
+    Raises FileNotFoundError for a missing file and ValueError for a file that is not ours,
+    is of another kind than ``kinds``, or comes from a newer format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a numpy_movievec file ({exc})") from None
+    if HEADER_KEY not in arrays:
+        raise ValueError(f"{path}: not a numpy_movievec file (no {HEADER_KEY} entry)")
+    header = json.loads(str(arrays.pop(HEADER_KEY)))
+    if kinds and header.get("kind") not in kinds:
+        raise ValueError(f"{path}: holds a {header.get('kind')!r}, expected {' or '.join(kinds)}")
+    if header.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: format version {header['format_version']} is newer than this "
+            f"numpy_movievec reads ({FORMAT_VERSION}); upgrade the library"
+        )
+    return header, arrays
+
+
+def titles_to_array(titles) -> np.ndarray:
+    """Titles (None where unknown) as a fixed-width unicode array ("" for unknown)."""
+    return np.array(["" if t is None else str(t) for t in titles], dtype=str)
+
+
+def titles_from_array(array) -> list:
+    """Inverse of `titles_to_array`: "" becomes None again."""
+    return [t if t else None for t in array.tolist()]

@@ -1,0 +1,265 @@
+"""RatingNet: the seed's network, built from the reference layers in ``layers.py``.
+
+    movie id ─ Embedding(n_movies, dim) ┐
+                                        ├ concat (2 dim) ─ [Dense h ─ ReLU] × k ─ Dense 1 ─ rating
+    user id  ─ Embedding(n_users, dim)  ┘
+
+``forward`` and ``backward`` below are the whole model: a flat sequence of layer calls that reads
+top to bottom, then the same sequence in reverse. No autograd, no framework.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import archive
+from .layers import Concatenate, Dense, Embedding, MeanSquaredError, ReLU, RowGradient
+from .optim import Adadelta
+
+EMBEDDING_INIT_LIMIT = 0.05  # Keras' default: embeddings uniform in (-0.05, 0.05)
+PREDICT_CHUNK = 1 << 16  # predictions are made this many at a time, to bound memory
+
+
+class ForwardCache(NamedTuple):
+    """What ``RatingNet.backward`` needs from the forward pass, layer by layer."""
+
+    movie: object
+    user: object
+    concat: object
+    hidden: list  # one (dense cache, relu cache) pair per hidden layer
+    output: object
+
+
+class RatingNet:
+    """Movie and user embeddings, concatenated, through ReLU layers to one predicted rating.
+
+    Parameters are float32 arrays in ``params``, named and ordered as DESIGN.md fixes:
+    ``movie_embedding`` (n_movies, dim), ``user_embedding`` (n_users, dim), then for each
+    hidden layer k ``dense_{k}.weight`` (n_in, n_out) and ``dense_{k}.bias`` (n_out,), then
+    ``output.weight`` (h_last, 1) and ``output.bias`` (1,). Initialised as Keras does:
+    embeddings uniform(-0.05, 0.05), weights Glorot-uniform, biases zero.
+
+    >>> net = RatingNet(n_movies=3, n_users=4, dim=2, hidden=(5,), seed=0)
+    >>> [(name, p.shape) for name, p in net.params.items()]  # doctest: +NORMALIZE_WHITESPACE
+    [('movie_embedding', (3, 2)), ('user_embedding', (4, 2)), ('dense_0.weight', (4, 5)),
+     ('dense_0.bias', (5,)), ('output.weight', (5, 1)), ('output.bias', (1,))]
+    >>> net.predict([0, 2], [3, 3]).shape
+    (2,)
+    """
+
+    def __init__(self, n_movies: int, n_users: int, dim: int = 40, hidden=(64, 64, 64), seed=0):
+        hidden = tuple(hidden)
+        for name, value in [("n_movies", n_movies), ("n_users", n_users), ("dim", dim)]:
+            _check_positive_int(name, value)
+        for width in hidden:
+            _check_positive_int("hidden layer width", width)
+        self.n_movies, self.n_users, self.dim, self.hidden = n_movies, n_users, dim, hidden
+        self.seed = seed
+        self.params = _keras_initial_params(n_movies, n_users, dim, hidden, seed)
+        self.optimizer: Adadelta | None = None  # set by fit(); saved with the model
+        self.epochs_trained = 0
+
+    @property
+    def config(self) -> dict:
+        """The constructor's arguments, enough to build the same architecture again."""
+        return dict(n_movies=self.n_movies, n_users=self.n_users, dim=self.dim,
+                    hidden=list(self.hidden), seed=self.seed)
+
+    def __repr__(self) -> str:
+        return (f"RatingNet(n_movies={self.n_movies}, n_users={self.n_users}, dim={self.dim}, "
+                f"hidden={self.hidden}, epochs_trained={self.epochs_trained})")
+
+    # -- the model, forward and backward ---------------------------------------------------
+
+    def forward(self, movies, users):
+        """Predicted ratings (B,) for the pairs (movies[b], users[b]), and the cache for backward.
+
+        Expects checked int arrays; `predict` is the friendly entry point.
+        """
+        p = self.params
+        movie_vecs, movie_cache = Embedding.forward(p["movie_embedding"], movies)  # (B, dim)
+        user_vecs, user_cache = Embedding.forward(p["user_embedding"], users)  # (B, dim)
+        x, concat_cache = Concatenate.forward(movie_vecs, user_vecs)  # (B, 2 dim)
+        hidden_caches = []
+        for k in range(len(self.hidden)):
+            x, dense_cache = Dense.forward(x, p[f"dense_{k}.weight"], p[f"dense_{k}.bias"])  # (B, h_k)
+            x, relu_cache = ReLU.forward(x)
+            hidden_caches.append((dense_cache, relu_cache))
+        out, output_cache = Dense.forward(x, p["output.weight"], p["output.bias"])  # (B, 1)
+        cache = ForwardCache(movie_cache, user_cache, concat_cache, hidden_caches, output_cache)
+        return out[:, 0], cache
+
+    def backward(self, dprediction, cache: ForwardCache) -> dict:
+        """Gradients of every parameter from dL/dprediction (B,): `forward` read backwards.
+
+        The embedding gradients come back as `RowGradient` (only the batch's rows).
+        """
+        grads = {}
+        dx, grads["output.weight"], grads["output.bias"] = Dense.backward(
+            dprediction[:, None], cache.output)  # dx: (B, h_last)
+        for k in reversed(range(len(self.hidden))):
+            dense_cache, relu_cache = cache.hidden[k]
+            dx = ReLU.backward(dx, relu_cache)
+            dx, grads[f"dense_{k}.weight"], grads[f"dense_{k}.bias"] = Dense.backward(
+                dx, dense_cache)  # dx: (B, h_{k-1}) or (B, 2 dim)
+        dmovie_vecs, duser_vecs = Concatenate.backward(dx, cache.concat)  # (B, dim) each
+        grads["movie_embedding"] = Embedding.backward(dmovie_vecs, cache.movie)
+        grads["user_embedding"] = Embedding.backward(duser_vecs, cache.user)
+        return {name: grads[name] for name in self.params}  # in the order of params
+
+    def loss_and_grads(self, movies, users, ratings, sparse: bool = False):
+        """Mean squared error on one batch and the gradient of every parameter.
+
+        The reference path: forward, loss, backward. Gradients have the keys and shapes of
+        ``params``; embedding gradients are dense (zero outside the batch's rows) unless
+        ``sparse=True``, which returns them as `RowGradient`.
+
+        >>> net = RatingNet(n_movies=3, n_users=4, dim=2, hidden=(5,))
+        >>> loss, grads = net.loss_and_grads([0, 1, 1], [2, 3, 0], [4, 5, 3])
+        >>> grads["movie_embedding"].shape
+        (3, 2)
+        """
+        movies, users, ratings = self.check_batch(movies, users, ratings)
+        prediction, cache = self.forward(movies, users)
+        loss, loss_cache = MeanSquaredError.forward(prediction, ratings.astype(prediction.dtype))
+        grads = self.backward(MeanSquaredError.backward(loss_cache), cache)
+        if not sparse:
+            grads = {name: _dense(g, self.params[name]) for name, g in grads.items()}
+        return loss, grads
+
+    def predict(self, movies, users) -> np.ndarray:
+        """Predicted ratings, float32, for each (movie, user) pair of dense indices.
+
+        >>> RatingNet(n_movies=2, n_users=2, dim=2, hidden=()).predict([1], [0]).dtype
+        dtype('float32')
+        """
+        movies, users, _ = self.check_batch(movies, users)
+        out = np.empty(len(movies), dtype=self.params["output.bias"].dtype)
+        for start in range(0, len(movies), PREDICT_CHUNK):
+            chunk = slice(start, start + PREDICT_CHUNK)
+            out[chunk] = self.forward(movies[chunk], users[chunk])[0]
+        return out
+
+    # -- input checks ------------------------------------------------------------------------
+
+    def check_batch(self, movies, users, ratings=None):
+        """Return (movies, users, ratings) as arrays, or raise naming what is wrong.
+
+        Ids must be integers within the tables, all arrays one-dimensional and of one length,
+        ratings real and finite.
+        """
+        movies = _check_ids("movie", movies, self.n_movies)
+        users = _check_ids("user", users, self.n_users)
+        if len(movies) != len(users):
+            raise ValueError(f"got {len(movies)} movie ids but {len(users)} user ids")
+        if ratings is not None:
+            ratings = _check_ratings(ratings, len(movies))
+        return movies, users, ratings
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def save(self, path, ratings=None):
+        """Save parameters, optimizer state and config to ``path`` (.npz, no pickle).
+
+        With ``ratings`` (a `Ratings`), its movie catalogue — titles, original ids, rating
+        counts — is stored too, so `MovieVectors.load` can answer title queries from the file.
+        The file is written to a temporary name and renamed.
+
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> RatingNet(3, 4, dim=2).save(path)
+        >>> RatingNet.load(path).dim
+        2
+        """
+        arrays = {f"params/{name}": value for name, value in self.params.items()}
+        header = dict(config=self.config, epochs_trained=self.epochs_trained, optimizer=None)
+        if self.optimizer is not None:
+            header["optimizer"], state = self.optimizer.state_dict()
+            arrays.update({f"optimizer/{key}": value for key, value in state.items()})
+        if ratings is not None:
+            arrays.update(_catalogue_arrays(ratings))
+        archive.save_npz(path, "RatingNet", arrays, **header)
+
+    @classmethod
+    def load(cls, path) -> "RatingNet":
+        """Load a model written by `save`, with its optimizer state (training can go on)."""
+        header, arrays = archive.load_npz(path, "RatingNet")
+        net = cls(**header["config"])
+        for name, expected in net.params.items():
+            saved = arrays.get(f"params/{name}")
+            if saved is None or saved.shape != expected.shape:
+                raise ValueError(f"{path}: parameter {name!r} is missing or has the wrong shape")
+            net.params[name] = saved.astype(expected.dtype, copy=False)
+        if header["optimizer"] is not None:
+            state = {key[len("optimizer/"):]: value for key, value in arrays.items()
+                     if key.startswith("optimizer/")}
+            net.optimizer = Adadelta.from_state_dict(header["optimizer"], state)
+        net.epochs_trained = header["epochs_trained"]
+        return net
+
+
+def _keras_initial_params(n_movies, n_users, dim, hidden, seed) -> dict:
+    """Parameters initialised as Keras 2 does, float32, from one seeded generator."""
+    rng = np.random.default_rng(seed)
+    params = {
+        "movie_embedding": _uniform(rng, EMBEDDING_INIT_LIMIT, (n_movies, dim)),
+        "user_embedding": _uniform(rng, EMBEDDING_INIT_LIMIT, (n_users, dim)),
+    }
+    widths = [2 * dim, *hidden, 1]
+    names = [f"dense_{k}" for k in range(len(hidden))] + ["output"]
+    for name, n_in, n_out in zip(names, widths[:-1], widths[1:]):
+        glorot_limit = np.sqrt(6 / (n_in + n_out))
+        params[f"{name}.weight"] = _uniform(rng, glorot_limit, (n_in, n_out))
+        params[f"{name}.bias"] = np.zeros(n_out, dtype=np.float32)
+    return params
+
+
+def _uniform(rng, limit, shape) -> np.ndarray:
+    return rng.uniform(-limit, limit, size=shape).astype(np.float32)
+
+
+def _dense(grad, param):
+    return grad.to_dense(len(param)) if isinstance(grad, RowGradient) else grad
+
+
+def _catalogue_arrays(ratings) -> dict:
+    """The movie catalogue of a `Ratings`, in the layout `MovieVectors.load` reads."""
+    arrays = {"movie_ids": np.asarray(ratings.movie_ids, dtype=np.int64),
+              "movie_counts": np.asarray(ratings.movie_counts, dtype=np.int64)}
+    if ratings.titles is not None:
+        arrays["movie_titles"] = archive.titles_to_array(ratings.titles)
+    return arrays
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_ids(kind, ids, n_rows) -> np.ndarray:
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise ValueError(f"{kind} ids must be one-dimensional, got shape {ids.shape}")
+    if len(ids) == 0:
+        return ids.astype(np.int64)
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"{kind} ids must be integers, got dtype {ids.dtype}")
+    low, high = ids.min(), ids.max()
+    if low < 0 or high >= n_rows:
+        bad = low if low < 0 else high
+        raise ValueError(f"{kind} id {bad} is out of range: the table has rows 0..{n_rows - 1}")
+    return ids
+
+
+def _check_ratings(ratings, n) -> np.ndarray:
+    ratings = np.asarray(ratings)
+    if ratings.ndim != 1 or len(ratings) != n:
+        raise ValueError(f"expected {n} ratings in a one-dimensional array, got shape {ratings.shape}")
+    if not (np.issubdtype(ratings.dtype, np.integer) or np.issubdtype(ratings.dtype, np.floating)):
+        raise TypeError(f"ratings must be real numbers, got dtype {ratings.dtype}")
+    if np.issubdtype(ratings.dtype, np.floating) and not np.isfinite(ratings).all():
+        where = int(np.flatnonzero(~np.isfinite(ratings))[0])
+        raise ValueError(f"rating {ratings[where]} at position {where} is not a finite number")
+    return ratings
