@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,16 +39,33 @@ def save_npz(path, kind: str, arrays: dict, **header) -> Path:
         if array.dtype == object:
             raise TypeError(f"{name!r} is an object array; saved files hold no pickled data")
         contents[name] = array
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    with atomic_file(path) as f:
+        np.savez(f, **contents)
+    return path
+
+
+@contextmanager
+def atomic_file(path):
+    """Open a temporary file beside ``path`` for binary writing; on success rename it to
+    ``path``, on any error delete it. Readers see the old file or the whole new one.
+
+    >>> import tempfile, os
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.bin")
+    >>> with atomic_file(target) as f:
+    ...     _ = f.write(b"all or nothing")
+    >>> open(target, "rb").read()
+    b'all or nothing'
+    """
+    path = Path(path)
+    # The process id keeps two writers apart; a plain open keeps the usual permissions.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **contents)
+        with open(tmp, "wb") as f:
+            yield f
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
-    return path
 
 
 def load_npz(path, *kinds: str) -> tuple[dict, dict]:

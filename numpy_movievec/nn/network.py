@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import archive
+from ..vectors import MovieVectors
 from .layers import Concatenate, Dense, Embedding, MeanSquaredError, ReLU, RowGradient
 from .optim import Adadelta
 
@@ -158,13 +159,33 @@ class RatingNet:
             ratings = _check_ratings(ratings, len(movies))
         return movies, users, ratings
 
+    # -- the movie vectors ------------------------------------------------------------------
+
+    def movie_vectors(self, titles=None, ratings=None) -> MovieVectors:
+        """The learned movie embeddings as `MovieVectors`, ready for neighbour queries.
+
+        Pass the ``titles`` by dense movie index, or a `Ratings` whose catalogue (titles,
+        original ids, rating counts, years) should come along; explicit ``titles`` win.
+
+        >>> vecs = RatingNet(3, 4, dim=2).movie_vectors(titles=["Ringu", "The Ring", "Yojimbo"])
+        >>> vecs
+        MovieVectors(3 movies × 2 dims, with titles)
+        """
+        catalogue = {} if ratings is None else dict(
+            titles=ratings.titles, movie_ids=ratings.movie_ids, counts=ratings.movie_counts,
+            years=getattr(ratings, "years", None))
+        if titles is not None:
+            catalogue["titles"] = titles
+        return MovieVectors(self.params["movie_embedding"], **catalogue)
+
     # -- saving ------------------------------------------------------------------------------
 
     def save(self, path, ratings=None):
         """Save parameters, optimizer state and config to ``path`` (.npz, no pickle).
 
         With ``ratings`` (a `Ratings`), its movie catalogue — titles, original ids, rating
-        counts — is stored too, so `MovieVectors.load` can answer title queries from the file.
+        counts, years — is stored too, in the layout of ``vectors.py``, so
+        `MovieVectors.load` can answer title queries from the model file alone.
         The file is written to a temporary name and renamed.
 
         >>> import tempfile, os
@@ -179,7 +200,7 @@ class RatingNet:
             header["optimizer"], state = self.optimizer.state_dict()
             arrays.update({f"optimizer/{key}": value for key, value in state.items()})
         if ratings is not None:
-            arrays.update(_catalogue_arrays(ratings))
+            arrays.update(self.movie_vectors(ratings=ratings).metadata_arrays())
         archive.save_npz(path, "RatingNet", arrays, **header)
 
     @classmethod
@@ -222,15 +243,6 @@ def _uniform(rng, limit, shape) -> np.ndarray:
 
 def _dense(grad, param):
     return grad.to_dense(len(param)) if isinstance(grad, RowGradient) else grad
-
-
-def _catalogue_arrays(ratings) -> dict:
-    """The movie catalogue of a `Ratings`, in the layout `MovieVectors.load` reads."""
-    arrays = {"movie_ids": np.asarray(ratings.movie_ids, dtype=np.int64),
-              "movie_counts": np.asarray(ratings.movie_counts, dtype=np.int64)}
-    if ratings.titles is not None:
-        arrays["movie_titles"] = archive.titles_to_array(ratings.titles)
-    return arrays
 
 
 def _check_positive_int(name, value):

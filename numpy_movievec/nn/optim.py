@@ -77,7 +77,7 @@ class Adadelta:
 
     def _update_rows(self, name, param, rows, grad):
         """Catch the rows' averages up to this step, then apply the Adadelta rule to them."""
-        state = self._state_for(name, param)
+        state = self.state_for(name, param)
         accum_grad, accum_update = self._caught_up(state, rows)
         delta, state["accum_grad"][rows], state["accum_update"][rows] = adadelta_rule(
             grad, accum_grad, accum_update, self.rho, self.eps)
@@ -94,7 +94,10 @@ class Adadelta:
         decay = decay.reshape(decay.shape + (1,) * (accum_grad.ndim - 1))  # broadcast over row
         return decay * accum_grad, decay * accum_update
 
-    def _state_for(self, name, param) -> dict:
+    def state_for(self, name, param) -> dict:
+        """The state of parameter ``name`` (created at zero for a new one): the averages
+        ``accum_grad`` and ``accum_update`` shaped like ``param``, and per row the step
+        ``row_step`` up to which they are current."""
         if name not in self.state:
             self.state[name] = {
                 "accum_grad": np.zeros_like(param),
@@ -103,9 +106,15 @@ class Adadelta:
             }
         return self.state[name]
 
-    def synchronize(self) -> None:
-        """Bring every row's averages up to the current step (what a dense update would hold)."""
-        for state in self.state.values():
+    def synchronize(self, names=None) -> None:
+        """Bring every row's averages up to the current step (what a dense update would hold).
+
+        ``names`` limits this to some parameters; by default all are synchronized.
+        """
+        for name in self.state if names is None else names:
+            if name not in self.state:
+                continue
+            state = self.state[name]
             state["accum_grad"][...], state["accum_update"][...] = self._caught_up(state, slice(None))
             state["row_step"][...] = self.iterations
 
