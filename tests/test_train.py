@@ -1,5 +1,6 @@
 """fit(): it learns a planted problem, is reproducible, continues where it stopped, and checks input."""
 
+import signal
 import types
 
 import numpy as np
@@ -93,6 +94,8 @@ def test_a_diverging_loss_stops_with_the_epoch_and_step():
     (dict(engine="gpu"), "unknown engine 'gpu'"),
     (dict(epochs=-1), "epochs must be"),
     (dict(batch_size=0), "batch_size must be"),
+    (dict(patience=2), "patience needs validation ratings"),
+    (dict(resume=True), "resume=True needs the checkpoint"),
 ])
 def test_bad_arguments(kwargs, message):
     train, _ = planted_low_rank(n=100)
@@ -107,3 +110,73 @@ def test_bad_data():
         mv.fit(small_net(), "ratings.csv", progress=False)
     with pytest.raises(ValueError, match="movie id 50 is out of range"):
         mv.fit(small_net(), ([50], [0], [3]), progress=False)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_ctrl_c_saves_the_exact_point_and_resume_finishes_like_one_run(engine, tmp_path,
+                                                                      monkeypatch):
+    train, _ = planted_low_rank(n=3000)
+    straight = small_net()
+    mv.fit(straight, train, epochs=3, batch_size=100, engine=engine, progress=False)
+
+    engine_class = mv.train.ENGINES[engine]
+    monkeypatch.setattr(engine_class, "ratings_per_call", 100)  # a stretch per batch
+    calls = {"n": 0}
+    original = engine_class.train_batches
+
+    def press_ctrl_c_in_epoch_two(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 27 + 5:  # epoch 1 has 27 batches
+            signal.raise_signal(signal.SIGINT)
+        return original(self, *args)
+
+    monkeypatch.setattr(engine_class, "train_batches", press_ctrl_c_in_epoch_two)
+    ckpt = tmp_path / "ckpt.npz"
+    first = mv.fit(small_net(), train, epochs=3, batch_size=100, engine=engine,
+                   checkpoint=ckpt, progress=False)
+    assert first.interrupted and first.epochs == [1]
+    saved = mv.RatingNet.load(ckpt)
+    assert saved.epochs_trained == 1 and saved.partial_epoch["batches_done"] == 5
+
+    monkeypatch.setattr(engine_class, "train_batches", original)
+    again = mv.fit(small_net(), train, epochs=3, batch_size=100, engine=engine,
+                   checkpoint=ckpt, resume=True, progress=False)
+    assert again.epochs == [2, 3] and not again.interrupted
+    resumed = mv.RatingNet.load(ckpt)
+    assert resumed.partial_epoch is None
+    for name in straight.params:
+        np.testing.assert_array_equal(resumed.params[name], straight.params[name], err_msg=name)
+
+
+def test_resume_of_a_finished_run_trains_nothing_more(tmp_path):
+    train, _ = planted_low_rank(n=500)
+    mv.fit(small_net(), train, epochs=2, checkpoint=tmp_path / "c.npz", progress=False)
+    hist = mv.fit(small_net(), train, epochs=2, checkpoint=tmp_path / "c.npz", resume=True,
+                  progress=False)
+    assert hist.epochs == []
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
+    train, _ = planted_low_rank(n=500)
+    mv.fit(small_net(), train, epochs=1, checkpoint=tmp_path / "c.npz", progress=False)
+    other = mv.RatingNet(50, 200, dim=4, hidden=(16, 16))
+    with pytest.raises(ValueError, match="checkpoint of another model"):
+        mv.fit(other, train, epochs=2, checkpoint=tmp_path / "c.npz", resume=True,
+               progress=False)
+
+
+def test_patience_stops_when_validation_stops_improving():
+    train, valid = planted_low_rank(n=2000)
+    noise = (valid[0], valid[1], np.random.default_rng(0).uniform(1, 5, len(valid[2])))
+    hist = mv.fit(small_net(), train, noise, epochs=30, batch_size=64, patience=2,
+                  optimizer=mv.Adadelta(lr=5.0), progress=False)
+    assert hist.stopped_early and len(hist.epochs) < 30
+    best = int(np.argmin(hist.valid_rmse))
+    assert len(hist.valid_rmse) == best + 1 + 2  # stopped two epochs after the best one
+
+
+def test_shuffled_indices_is_a_seeded_permutation():
+    a = mv.train.shuffled_indices(1000, np.random.default_rng(7))
+    b = mv.train.shuffled_indices(1000, np.random.default_rng(7))
+    assert a.dtype == np.int32 and np.array_equal(np.sort(a), np.arange(1000))
+    assert np.array_equal(a, b) and not np.array_equal(a, np.arange(1000))

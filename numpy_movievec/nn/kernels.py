@@ -25,19 +25,27 @@ roughly 60–70% of single-threaded OpenBLAS on these shapes (``benchmarks/bench
 
 from __future__ import annotations
 
-import math
+from functools import partial
 
 import numpy as np
 from numba import prange
 
 from ..jit import njit_cached
 
+# NumPy's error model: x / 0 gives inf instead of raising, so LLVM may vectorise divisions
+# (Python's model needs a zero test before each one). Our divisors are never zero.
+kernel = partial(njit_cached, error_model="numpy")
+
 N_SHARDS = 8  # fixed, so results do not depend on the thread count; more threads than this idle
+
+# Let LLVM reorder sums so it can vectorise them. The order is still fixed when the code is
+# compiled, so results stay reproducible; NaN and inf keep their IEEE meaning (no "nnan").
+REORDER_SUMS = {"reassoc", "contract", "nsz", "arcp"}
 
 
 # -- dense algebra ----------------------------------------------------------------------------
 
-@njit_cached(fastmath=True)  # lets LLVM vectorise the sums; the order is fixed at compile time
+@kernel(fastmath=REORDER_SUMS)
 def matmul_abt(a, b, out):
     """``out[...] = a @ b.T`` for row-major a (M, K) and b (N, K). Reference: NumPy's ``@``.
 
@@ -71,7 +79,7 @@ def matmul_abt(a, b, out):
             out[m, n] = dot(a[m], b[n])
 
 
-@njit_cached(fastmath=True)
+@kernel(fastmath=REORDER_SUMS)
 def dot(x, y):
     total = np.float32(0)
     for k in range(len(x)):
@@ -79,7 +87,7 @@ def dot(x, y):
     return total
 
 
-@njit_cached
+@kernel
 def transpose_into(a, out):
     """``out[...] = a.T``."""
     for i in range(a.shape[0]):
@@ -87,7 +95,7 @@ def transpose_into(a, out):
             out[j, i] = a[i, j]
 
 
-@njit_cached
+@kernel
 def view2d(flat, offset, rows, cols):
     """The ``(rows, cols)`` matrix stored row-major in ``flat`` from ``offset`` on."""
     return flat[offset:offset + rows * cols].reshape((rows, cols))
@@ -99,7 +107,7 @@ def view2d(flat, offset, rows, cols):
 # locates layer l's weight (n_in, n_out) and bias (n_out,); the last layer is the output layer.
 # A shard's activations live in one scratch vector: layer l's input at ``act_off[l]``.
 
-@njit_cached
+@kernel
 def activation_offsets(layout, rows):
     """Where each layer's input (and, last, the prediction) sits in a shard's scratch vector."""
     n_layers = layout.shape[0]
@@ -110,7 +118,7 @@ def activation_offsets(layout, rows):
     return offsets
 
 
-@njit_cached
+@kernel
 def shard_forward(movie_table, user_table, movie_ids, user_ids, dense, dense_t, layout, act):
     """Predictions for one shard's rows; every layer's input is kept in ``act`` for backward.
 
@@ -128,15 +136,22 @@ def shard_forward(movie_table, user_table, movie_ids, user_ids, dense, dense_t, 
         n_in, n_out, w_off, b_off = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3]
         y = view2d(act, offsets[l + 1], rows, n_out)
         matmul_abt(x, view2d(dense_t, w_off, n_out, n_in), y)  # Dense
-        for r in range(rows):
-            for j in range(n_out):
-                value = y[r, j] + dense[b_off + j]
-                y[r, j] = max(value, np.float32(0)) if l < n_layers - 1 else value  # ReLU
+        add_bias(y, dense[b_off:b_off + n_out], relu=l < n_layers - 1)  # (+ ReLU)
         x = y
     return x[:, 0]
 
 
-@njit_cached
+@kernel
+def add_bias(y, bias, relu):
+    """``y += bias``, then ``y = max(y, 0)`` if ``relu``; a branch-free loop either way."""
+    rows, cols = y.shape
+    floor = np.float32(0) if relu else np.float32(-np.inf)
+    for r in range(rows):
+        for j in range(cols):
+            y[r, j] = max(y[r, j] + bias[j], floor)
+
+
+@kernel(fastmath=REORDER_SUMS)
 def shard_backward(dprediction, dense, layout, act, grad, scratch, d_inputs):
     """Gradients of one shard: dense ones into ``grad`` (flat), dL/d(concat) into ``d_inputs``.
 
@@ -164,16 +179,15 @@ def shard_backward(dprediction, dense, layout, act, grad, scratch, d_inputs):
         matmul_abt(d, view2d(dense, w_off, n_in, n_out), dx)  # dx = d·Wᵀ
         if l > 0:
             for r in range(rows):
-                for i in range(n_in):
-                    if x[r, i] <= 0:  # ReLU: x is the layer below's output
-                        dx[r, i] = 0
+                for i in range(n_in):  # ReLU: x is the layer below's output
+                    dx[r, i] = dx[r, i] if x[r, i] > 0 else np.float32(0)
             flip = rows * widest - flip  # the next d is this dx; write the next dx elsewhere
             d = dx
 
 
 # -- Adadelta ---------------------------------------------------------------------------------
 
-@njit_cached
+@kernel
 def float32_constants(hyper):
     """``(lr, rho, 1 - rho, eps)`` as float32, rounded as NumPy rounds the reference's scalars.
 
@@ -183,7 +197,7 @@ def float32_constants(hyper):
     return np.float32(lr), np.float32(rho), np.float32(1 - rho), np.float32(eps)
 
 
-@njit_cached(inline="always")  # scalars only: a call per element must cost nothing
+@kernel(inline="always")  # scalars only: a call per element must cost nothing
 def adadelta_rule(g, accum_grad, accum_update, constants):
     """One Adadelta step of one float32 parameter: ``(delta, accum_grad, accum_update)``.
 
@@ -196,22 +210,24 @@ def adadelta_rule(g, accum_grad, accum_update, constants):
     return lr * delta, accum_grad, accum_update
 
 
-@njit_cached
+@kernel
 def adadelta_dense_block(param, accum_grad, accum_update, shard_grad, lo, hi, constants):
     """Dense Adadelta of ``param[lo:hi]``, its gradient summed over the shards in shard order.
 
-    Reference: `Adadelta.step` on a dense array.
+    Reference: `Adadelta.step` on a dense array. The sum is built in shard 0's buffer, which
+    the next batch overwrites anyway.
     """
+    grad = shard_grad[0]
+    for s in range(1, shard_grad.shape[0]):
+        for i in range(lo, hi):
+            grad[i] += shard_grad[s, i]
     for i in range(lo, hi):
-        g = np.float32(0)
-        for s in range(shard_grad.shape[0]):
-            g += shard_grad[s, i]
         change, accum_grad[i], accum_update[i] = adadelta_rule(
-            g, accum_grad[i], accum_update[i], constants)
+            grad[i], accum_grad[i], accum_update[i], constants)
         param[i] -= change
 
 
-@njit_cached
+@kernel
 def group_rows(ids, slot_of_row):
     """Group batch positions by row: ``(rows, starts, positions)``.
 
@@ -240,33 +256,33 @@ def group_rows(ids, slot_of_row):
     return rows[:n_rows], starts, positions
 
 
-@njit_cached
+@kernel
 def adadelta_row(table, state, row, positions, d_inputs, column, step, hyper, constants):
     """Row-sparse Adadelta of one embedding row, by the one thread that owns the row.
 
     The row's gradient is the sum, in batch order, of ``d_inputs[p, column:column + dim]``
-    over its batch ``positions`` (reference: `Embedding.backward`); its averages are first
+    over its batch ``positions`` (reference: `Embedding.backward`); it is built in place in
+    the first position's slot, which only this row owns. The row's averages are first
     multiplied by ρ^(steps since its last update) (reference: `Adadelta._caught_up`).
     """
     accum_grad, accum_update, row_step = state
-    if hyper[3] != 0:  # decay_untouched_rows
-        decay = np.float32(hyper[1] ** (step - row_step[row]))
-        for j in range(table.shape[1]):
-            accum_grad[row, j] *= decay
-            accum_update[row, j] *= decay
-    for j in range(table.shape[1]):
-        g = np.float32(0)
-        for p in positions:
-            g += d_inputs[p, column + j]
+    dim, first = table.shape[1], positions[0]
+    for i in range(1, len(positions)):
+        for j in range(dim):
+            d_inputs[first, column + j] += d_inputs[positions[i], column + j]
+    skipped = step - row_step[row] if hyper[3] != 0 else 0  # hyper[3]: decay_untouched_rows
+    decay = np.float32(hyper[1] ** skipped)
+    for j in range(dim):
         change, accum_grad[row, j], accum_update[row, j] = adadelta_rule(
-            g, accum_grad[row, j], accum_update[row, j], constants)
+            d_inputs[first, column + j], decay * accum_grad[row, j],
+            decay * accum_update[row, j], constants)
         table[row, j] -= change
     row_step[row] = step + 1
 
 
 # -- a whole stretch of training --------------------------------------------------------------
 
-@njit_cached(parallel=True)
+@kernel(parallel=True)
 def train_batches(movie_table, user_table, movie_state, user_state, dense, dense_accum_grad,
                   dense_accum_update, layout, movies, users, ratings, order, batch_size,
                   first_batch, n_batches, step, hyper, batch_loss):
@@ -334,7 +350,7 @@ def train_batches(movie_table, user_table, movie_state, user_state, dense, dense
     return step
 
 
-@njit_cached(parallel=True)
+@kernel(parallel=True)
 def predict_rows(movie_table, user_table, dense, layout, movies, users, out):
     """``out[i]`` = predicted rating of (movies[i], users[i]). Reference: `RatingNet.predict`."""
     chunk = 256

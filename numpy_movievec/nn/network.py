@@ -61,6 +61,7 @@ class RatingNet:
         self.params = _keras_initial_params(n_movies, n_users, dim, hidden, seed)
         self.optimizer: Adadelta | None = None  # set by fit(); saved with the model
         self.epochs_trained = 0
+        self.partial_epoch: dict | None = None  # where an interrupted fit() stopped, if it did
 
     @property
     def config(self) -> dict:
@@ -195,7 +196,8 @@ class RatingNet:
         2
         """
         arrays = {f"params/{name}": value for name, value in self.params.items()}
-        header = dict(config=self.config, epochs_trained=self.epochs_trained, optimizer=None)
+        header = dict(config=self.config, epochs_trained=self.epochs_trained, optimizer=None,
+                      partial_epoch=self.partial_epoch)
         if self.optimizer is not None:
             header["optimizer"], state = self.optimizer.state_dict()
             arrays.update({f"optimizer/{key}": value for key, value in state.items()})
@@ -218,6 +220,7 @@ class RatingNet:
                      if key.startswith("optimizer/")}
             net.optimizer = Adadelta.from_state_dict(header["optimizer"], state)
         net.epochs_trained = header["epochs_trained"]
+        net.partial_epoch = header.get("partial_epoch")
         return net
 
 
