@@ -1,16 +1,23 @@
 """numpy_movievec: movie and user embeddings learned from ratings by a hand-written network.
 
 >>> import numpy_movievec as mv
->>> r = mv.synthetic(n_ratings=5_000, seed=0)                 # doctest: +SKIP
->>> net = mv.RatingNet(r.n_movies, r.n_users)                # doctest: +SKIP
->>> history = mv.fit(net, *r.split(valid_fraction=0.1))      # doctest: +SKIP
->>> net.movie_vectors(ratings=r).most_similar("Yojimbo")     # doctest: +SKIP
+>>> r = mv.synthetic(n_ratings=5_000, seed=0)          # Netflix-shaped, with planted pairs
+>>> train, valid = r.split(valid_fraction=0.1, seed=0)
+>>> net = mv.RatingNet(r.n_movies, r.n_users)           # Embedding(40) x 2, Dense(64) x 3
+>>> history = mv.fit(net, train, valid, epochs=1, progress=False)
+>>> len(history.valid_rmse)
+1
+>>> len(net.movie_vectors(ratings=r).most_similar("Yojimbo", topn=3))
+3
 """
 
+from .data import (Ratings, SyntheticTruth, load_movielens, load_netflix, synthetic,
+                   write_netflix)
 from .nn import Adadelta, RatingNet
 from .train import History, fit
 from .vectors import MovieLookupError, MovieVectors
 
 __version__ = "0.1.0"
 
-__all__ = ["Adadelta", "History", "MovieLookupError", "MovieVectors", "RatingNet", "fit"]
+__all__ = ["Adadelta", "History", "MovieLookupError", "MovieVectors", "RatingNet", "Ratings",
+           "SyntheticTruth", "fit", "load_movielens", "load_netflix", "synthetic", "write_netflix"]

@@ -1,0 +1,9 @@
+"""Ratings data: the `Ratings` container and store, loaders, and the synthetic generator."""
+
+from numpy_movievec.data.movielens import load_movielens
+from numpy_movievec.data.netflix import load_netflix, read_movie_titles, write_netflix
+from numpy_movievec.data.ratings import Ratings, dense_ids
+from numpy_movievec.data.synthetic import SyntheticTruth, scaled_sizes, synthetic
+
+__all__ = ["Ratings", "SyntheticTruth", "dense_ids", "load_movielens", "load_netflix",
+           "read_movie_titles", "scaled_sizes", "synthetic", "write_netflix"]
