@@ -57,7 +57,8 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
     (the readable reference) give the same results to float32 rounding; the Numba engine
     gives bit-identical results for any thread count.
 
-    Long runs: ``checkpoint`` (a path) saves the model after every epoch, atomically. Ctrl-C
+    Long runs: ``checkpoint`` (a path) saves the model after every epoch, atomically, with the
+    movie catalogue of ``train`` when it is a `Ratings` (so it answers title queries). Ctrl-C
     stops between two stretches of batches, saves the checkpoint there and returns the
     history so far. ``resume=True`` first loads the checkpoint, if it exists, and trains
     until the model has ``epochs`` epochs in total — so re-running an interrupted call
@@ -84,6 +85,7 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
         epochs = max(0, epochs - net.epochs_trained)
     net.optimizer = optimizer or net.optimizer or Adadelta()
     trainer = ENGINES[engine](net, net.optimizer, movies, users, ratings)
+    catalogue = train if hasattr(train, "titles") else None  # checkpoints answer title queries
     history, best_valid, waited = History(), math.inf, 0
     with numba_threads(threads), interrupt_between_batches() as interrupt:
         for _ in range(epochs):
@@ -94,7 +96,7 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
             if train_rmse is None:  # Ctrl-C: the exact position is kept in net.partial_epoch
                 history.interrupted = True
                 if checkpoint is not None:
-                    net.save(checkpoint)
+                    net.save(checkpoint, ratings=catalogue)
                 bar.close(f"interrupted; {_resume_hint(checkpoint)}")
                 break
             history.seconds.append(time.perf_counter() - started)
@@ -104,7 +106,7 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
             if valid is not None:
                 history.valid_rmse.append(rmse(trainer.predict(valid[0], valid[1]), valid[2]))
             if checkpoint is not None:
-                net.save(checkpoint)
+                net.save(checkpoint, ratings=catalogue)
             bar.close(_epoch_summary(history, len(movies)))
             if patience is not None:
                 if history.valid_rmse[-1] < best_valid:

