@@ -477,22 +477,25 @@ def _positive(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+    return _number_where(text, lambda value: value > 0 and math.isfinite(value), "a number > 0")
 
 
 def _fraction(text: str) -> float:
+    return _number_where(text, lambda value: 0 <= value < 1, "a fraction in [0, 1)")
+
+
+def _number_where(text: str, accept, expected: str) -> float:
+    """``float(text)`` if ``accept`` takes it, else an argparse error saying what was expected.
+
+    >>> _number_where("0.5", lambda value: value < 1, "a number < 1")
+    0.5
+    """
     try:
         value = float(text)
     except ValueError:
-        value = math.nan
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+        value = math.nan  # rejected below, with the same message
+    if not accept(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
 
 

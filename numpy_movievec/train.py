@@ -60,8 +60,8 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
     Long runs: ``checkpoint`` (a path) saves the model after every epoch, atomically, with the
     movie catalogue of ``train`` when it is a `Ratings` (so it answers title queries). Ctrl-C
     stops between two stretches of batches, saves the checkpoint there and returns the
-    history so far. ``resume=True`` first loads the checkpoint, if it exists, and trains
-    until the model has ``epochs`` epochs in total — so re-running an interrupted call
+    history so far. ``resume=True`` first loads the checkpoint, if it exists (parameters and
+    optimizer state), and trains until the model has ``epochs`` epochs in total — so re-running an interrupted call
     finishes it, with the same result as a run never interrupted. ``patience`` stops
     training once the validation RMSE has not improved for that many epochs.
 
@@ -83,6 +83,7 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
     if resume and Path(checkpoint).exists():
         _restore(net, RatingNet.load(checkpoint), checkpoint)
         epochs = max(0, epochs - net.epochs_trained)
+        optimizer = net.optimizer  # the checkpoint's state, not a fresh optimizer
     net.optimizer = optimizer or net.optimizer or Adadelta()
     trainer = ENGINES[engine](net, net.optimizer, movies, users, ratings)
     catalogue = train if hasattr(train, "titles") else None  # checkpoints answer title queries
