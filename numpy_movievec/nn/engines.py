@@ -87,7 +87,7 @@ class NumbaEngine:
     def predict(self, movies, users) -> np.ndarray:
         movies, users, _ = self.net.check_batch(movies, users)
         out = np.empty(len(movies), dtype=np.float32)
-        dense = np.concatenate([self.net.params[name].ravel() for name in self.dense_names])
+        dense = _flat(self.net.params[name] for name in self.dense_names)
         kernels.predict_rows(self.net.params["movie_embedding"], self.net.params["user_embedding"],
                              dense, self.layout, _int32(movies), _int32(users), out)
         return out
@@ -97,10 +97,9 @@ class NumbaEngine:
         opt, params = self.optimizer, self.net.params
         opt.synchronize(self.dense_names)
         states = [opt.state_for(name, params[name]) for name in self.dense_names]
-        return tuple(np.concatenate([array.ravel() for array in arrays]) for arrays in (
-            [params[name] for name in self.dense_names],
-            [state["accum_grad"] for state in states],
-            [state["accum_update"] for state in states]))
+        return (_flat(params[name] for name in self.dense_names),
+                _flat(state["accum_grad"] for state in states),
+                _flat(state["accum_update"] for state in states))
 
     def _unpack_dense(self, dense, accum_grad, accum_update):
         opt, params, offset = self.optimizer, self.net.params, 0
@@ -144,6 +143,11 @@ def _dense_layout(net: RatingNet) -> np.ndarray:
         rows.append((n_in, n_out, offset, offset + n_in * n_out))
         offset += n_in * n_out + n_out
     return np.array(rows, dtype=np.int64)
+
+
+def _flat(arrays) -> np.ndarray:
+    """The arrays' elements, one after the other, in one new float32 vector."""
+    return np.concatenate([array.ravel() for array in arrays])
 
 
 def _embedding_state(opt: Adadelta, name, params):
