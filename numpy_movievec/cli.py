@@ -314,7 +314,7 @@ def cmd_demo(args) -> int:
 
     started = time.perf_counter()
     _say(f"generating {args.ratings:,} synthetic ratings (seed {args.seed}); a first run also "
-         f"compiles the Numba kernels, about a minute, cached for later runs")
+         f"compiles the Numba kernels, one or two minutes, cached for later runs")
     n_movies, n_users = demo_sizes(args.ratings)
     ratings = synthetic(args.ratings, n_movies=n_movies, n_users=n_users, seed=args.seed)
     _say(f"  {ratings!r}, {len(ratings.truth.pairs)} planted pairs "
