@@ -53,6 +53,14 @@ class Embedding:
 
     A row used twice in the batch receives the sum of both gradients; a row not used receives
     zero. The ids are integers, not something to differentiate, so they get no gradient.
+
+    >>> table = np.arange(6.0).reshape(3, 2)
+    >>> out, cache = Embedding.forward(table, np.array([2, 0, 2]))
+    >>> out.tolist()
+    [[4.0, 5.0], [0.0, 1.0], [4.0, 5.0]]
+    >>> grad = Embedding.backward(np.ones((3, 2)), cache)  # row 2 was used twice
+    >>> grad.rows.tolist(), grad.values.tolist()
+    ([0, 2], [[1.0, 1.0], [2.0, 2.0]])
     """
 
     @staticmethod
@@ -76,6 +84,12 @@ class Concatenate:
     gradient is just ``dout`` cut at that column:
 
         dL/da = dout[:, :width_a],    dL/db = dout[:, width_a:].
+
+    >>> out, cache = Concatenate.forward(np.ones((1, 2)), np.zeros((1, 3)))
+    >>> out.tolist()
+    [[1.0, 1.0, 0.0, 0.0, 0.0]]
+    >>> [g.shape for g in Concatenate.backward(np.ones((1, 5)), cache)]
+    [(1, 2), (1, 3)]
     """
 
     @staticmethod
@@ -99,6 +113,13 @@ class Dense:
         dL/dbias[k]      = sum_b dout[b, k]                ->  dbias   = dout.sum(axis=0)
 
     The weight and bias are shared by every row of the batch, so their gradients sum over it.
+
+    >>> out, cache = Dense.forward(np.ones((4, 3)), np.ones((3, 2)), np.zeros(2))
+    >>> out[0].tolist()
+    [3.0, 3.0]
+    >>> dx, dweight, dbias = Dense.backward(np.ones((4, 2)), cache)
+    >>> dx.shape, dweight.tolist(), dbias.tolist()  # weight and bias: summed over 4 rows
+    ((4, 3), [[4.0, 4.0], [4.0, 4.0], [4.0, 4.0]], [4.0, 4.0])
     """
 
     @staticmethod
@@ -122,6 +143,10 @@ class ReLU:
     as PyTorch and TensorFlow do), so
 
         dL/dx = dout * (x > 0).
+
+    >>> out, cache = ReLU.forward(np.array([-1.0, 0.0, 2.0]))
+    >>> out.tolist(), ReLU.backward(np.array([5.0, 5.0, 5.0]), cache).tolist()
+    ([0.0, 0.0, 2.0], [0.0, 0.0, 5.0])
     """
 
     @staticmethod
@@ -145,6 +170,10 @@ class MeanSquaredError:
     The 1/B is why gradients shrink as batches grow: every parameter's gradient is an average
     over the batch. The loss is the last layer, so its backward starts the chain with dL/dL = 1
     and needs no ``dout``.
+
+    >>> loss, cache = MeanSquaredError.forward(np.array([3.0, 5.0]), np.array([4.0, 4.0]))
+    >>> float(loss), MeanSquaredError.backward(cache).tolist()
+    (1.0, [-1.0, 1.0])
     """
 
     @staticmethod
