@@ -582,7 +582,7 @@ def cmd_prepare_synthetic(args) -> None:
 
 def _save_store(ratings, path: Path, started: float) -> None:
     ratings.save(_with_parent(path))
-    print(f"wrote {path}: {ratings.__len__():,} ratings of {ratings.n_movies:,} movies by "
+    print(f"wrote {path}: {len(ratings):,} ratings of {ratings.n_movies:,} movies by "
           f"{ratings.n_users:,} users ({time.perf_counter() - started:.1f} s)")
 
 

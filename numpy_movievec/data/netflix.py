@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from numpy_movievec.data import _netflix_text as text
-from numpy_movievec.data._staging import staged_directory
+from numpy_movievec.archive import staged_directory
 from numpy_movievec.data.ratings import Ratings, dense_ids
 
 TITLE_FILES = ("movie_titles.txt", "movie_titles.csv")

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numpy_movievec.archive import titles_from_array, titles_to_array
-from numpy_movievec.data._staging import staged_directory
+from numpy_movievec.archive import staged_directory, titles_from_array, titles_to_array
 from numpy_movievec.jit import njit_cached
 
 FORMAT_VERSION = 1
