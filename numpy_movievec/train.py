@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .nn.engines import ENGINES, numba_threads
+from .nn.engines import ENGINES
 from .nn.network import RatingNet
 from .nn.optim import Adadelta
 
@@ -43,7 +43,7 @@ class History:
 
 def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 1024,
         optimizer: Adadelta | None = None, engine: str = "numba", seed: int = 0,
-        threads: int | None = None, progress: bool = True, checkpoint=None,
+        threads="auto", progress: bool = True, checkpoint=None,
         resume: bool = False, patience: int | None = None) -> History:
     """Train ``net`` on ``train`` ratings for ``epochs`` more epochs; return a `History`.
 
@@ -53,9 +53,10 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
     with the optimizer state kept on ``net``. ``optimizer`` defaults to the one ``net``
     already trained with, else ``Adadelta()``.
 
-    ``engine="numba"`` (compiled, on ``threads`` cores: all by default) and ``engine="numpy"``
-    (the readable reference) give the same results to float32 rounding; the Numba engine
-    gives bit-identical results for any thread count.
+    ``engine="numba"`` (compiled, on all cores) and ``engine="numpy"`` (the readable
+    reference) give the same results to float32 rounding. The Numba engine gives
+    bit-identical results for any thread count, so ``threads="auto"`` (the default) lets it
+    pick, and keep re-picking, the fastest count while it trains; an int pins it.
 
     Long runs: ``checkpoint`` (a path) saves the model after every epoch, atomically, with the
     movie catalogue of ``train`` when it is a `Ratings` (so it answers title queries). Ctrl-C
@@ -85,10 +86,10 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
         epochs = max(0, epochs - net.epochs_trained)
         optimizer = net.optimizer  # the checkpoint's state, not a fresh optimizer
     net.optimizer = optimizer or net.optimizer or Adadelta()
-    trainer = ENGINES[engine](net, net.optimizer, movies, users, ratings)
+    trainer = ENGINES[engine](net, net.optimizer, movies, users, ratings, threads=threads)
     catalogue = train if hasattr(train, "titles") else None  # checkpoints answer title queries
     history, best_valid, waited = History(), math.inf, 0
-    with numba_threads(threads), interrupt_between_batches() as interrupt:
+    with interrupt_between_batches() as interrupt:
         for _ in range(epochs):
             epoch = net.epochs_trained + 1
             bar = ProgressLine(f"epoch {epoch}", total=len(movies), enabled=progress)

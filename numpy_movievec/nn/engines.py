@@ -32,7 +32,8 @@ class NumpyEngine:
 
     ratings_per_call = 1  # one batch: a Python step per batch anyway
 
-    def __init__(self, net: RatingNet, optimizer: Adadelta, movies, users, ratings):
+    def __init__(self, net: RatingNet, optimizer: Adadelta, movies, users, ratings,
+                 threads="auto"):
         self.net, self.optimizer = net, optimizer
         self.movies, self.users, self.ratings = movies, users, ratings
 
@@ -60,8 +61,12 @@ class NumbaEngine:
 
     ratings_per_call = 1 << 18  # long enough that the per-call set-up is noise
 
-    def __init__(self, net: RatingNet, optimizer: Adadelta, movies, users, ratings):
+    def __init__(self, net: RatingNet, optimizer: Adadelta, movies, users, ratings,
+                 threads="auto"):
         self.net, self.optimizer = net, optimizer
+        self.threads = None if threads == "auto" else threads
+        with numba_threads(self.threads):  # checks the value
+            pass
         self.movies, self.users = _int32(movies), _int32(users)
         # int8 (whole stars) or float32: two compiled variants at most
         self.ratings = ratings if ratings.dtype == np.int8 else ratings.astype(np.float32)
@@ -76,10 +81,12 @@ class NumbaEngine:
         dense, accum_grad, accum_update = self._pack_dense()
         losses = np.empty(n_batches)
         hyper = np.array([opt.lr, opt.rho, opt.eps, opt.decay_untouched_rows], dtype=np.float64)
-        steps_done = kernels.train_batches(
-            params["movie_embedding"], params["user_embedding"], movie_state, user_state,
-            dense, accum_grad, accum_update, self.layout, self.movies, self.users, self.ratings,
-            order, batch_size, first_batch, n_batches, opt.iterations, hyper, losses)
+        with numba_threads(self.threads):
+            steps_done = kernels.train_batches(
+                params["movie_embedding"], params["user_embedding"], movie_state, user_state,
+                dense, accum_grad, accum_update, self.layout, self.movies, self.users,
+                self.ratings, order, batch_size, first_batch, n_batches, opt.iterations, hyper,
+                losses)
         opt.iterations = steps_done
         self._unpack_dense(dense, accum_grad, accum_update)
         return losses
