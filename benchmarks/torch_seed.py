@@ -1,11 +1,18 @@
-"""The seed model translated faithfully to PyTorch: the oracle for tests and the rival in benchmarks.
+"""The seed model in PyTorch and in Keras: oracles for the tests, rivals in the benchmarks.
 
-PyTorch is optional (``pip install 'numpy_movievec[oracle]'``); nothing in the library imports
-this file. Its parameters map one to one onto ``RatingNet.params``; the only difference is that
-``torch.nn.Linear`` stores its weight as (n_out, n_in), the transpose of ours.
+`TorchRatingNet` is the seed model translated faithfully to PyTorch. Its parameters map one to
+one onto ``RatingNet.params``; the only difference is that ``torch.nn.Linear`` stores its
+weight as (n_out, n_in), the transpose of ours. `keras_seed_model` is the seed's own Keras
+code, run by Keras 3 on the PyTorch backend (no TensorFlow needed).
+
+PyTorch and Keras are optional (``pip install 'numpy_movievec[oracle]'``); nothing in the
+library imports this file. Both start from a ``RatingNet.params`` dict, so a comparison starts
+from exactly our weights.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import torch
@@ -29,7 +36,18 @@ class TorchRatingNet(nn.Module):
         self.output = nn.Linear(widths[-1], 1, dtype=dtype)
 
     def forward(self, movies, users):
-        x = torch.cat([self.movie_embedding(movies), self.user_embedding(users)], dim=1)
+        return self.head(self.embed(movies, users))
+
+    def embed(self, movies, users):
+        """The concatenated embedding rows of a batch, (B, 2 dim)."""
+        return torch.cat([self.movie_embedding(movies), self.user_embedding(users)], dim=1)
+
+    def head(self, x):
+        """The dense layers on concatenated embeddings: (B, 2 dim) → predictions (B,).
+
+        Apart from `embed` so it can be compiled on its own: ``torch.compile`` cannot make
+        the sparse embedding gradients that ``sparse=True`` asks for.
+        """
         for layer in self.hidden:
             x = torch.relu(layer(x))
         return self.output(x)[:, 0]
@@ -77,4 +95,49 @@ class TorchRatingNet(nn.Module):
 def mse_loss(model, movies, users, ratings):
     """The seed's loss: mean over the batch of (prediction − rating)²."""
     prediction = model(torch.as_tensor(movies), torch.as_tensor(users))
+    return mean_squared_error(prediction, ratings)
+
+
+def mean_squared_error(prediction, ratings):
+    """Mean over the batch of (prediction − rating)², the ratings cast to the prediction's type."""
     return torch.mean((prediction - torch.as_tensor(ratings, dtype=prediction.dtype)) ** 2)
+
+
+def keras_seed_model(params: dict):
+    """The seed's Keras model and optimizer, holding exactly the weights of ``params``.
+
+    The seed's own code, on Keras 3 with the PyTorch backend: movie and user ids as
+    ``Input(shape=(1,))``, each through ``Embedding(n, 40)`` and flattened, ``Concatenate``,
+    ``Dense(64, activation='relu')`` per hidden layer, ``Dense(1)``, compiled with
+    ``loss='mse'`` and ``Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-7)``. Keras' Dense
+    kernels are (n_in, n_out), as ours. Train it with ``model.train_on_batch([movies, users],
+    ratings)``, ids as (B, 1) int32 columns.
+    """
+    os.environ["KERAS_BACKEND"] = "torch"  # read once, when Keras is first imported
+    import keras
+    from keras import layers
+    if keras.backend.backend() != "torch":
+        raise RuntimeError(f"Keras was already imported with the {keras.backend.backend()!r} "
+                           "backend; the seed model runs on 'torch'")
+    (n_movies, dim), n_users = params["movie_embedding"].shape, len(params["user_embedding"])
+    movie = keras.Input(shape=(1,), dtype="int32", name="movie")
+    user = keras.Input(shape=(1,), dtype="int32", name="user")
+    movie_embedding = layers.Embedding(n_movies, dim, name="movie_embedding")
+    user_embedding = layers.Embedding(n_users, dim, name="user_embedding")
+    x = layers.Concatenate()([layers.Flatten()(movie_embedding(movie)),
+                              layers.Flatten()(user_embedding(user))])
+    dense, k = [], 0
+    while f"dense_{k}.bias" in params:
+        dense.append(layers.Dense(len(params[f"dense_{k}.bias"]), activation="relu",
+                                  name=f"dense_{k}"))
+        x = dense[-1](x)
+        k += 1
+    output = layers.Dense(1, name="output")
+    model = keras.Model([movie, user], output(x))
+    model.compile(loss="mse", optimizer=keras.optimizers.Adadelta(
+        learning_rate=1.0, rho=0.95, epsilon=1e-7))
+    movie_embedding.set_weights([params["movie_embedding"]])
+    user_embedding.set_weights([params["user_embedding"]])
+    for layer in (*dense, output):
+        layer.set_weights([params[f"{layer.name}.weight"], params[f"{layer.name}.bias"]])
+    return model
