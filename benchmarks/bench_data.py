@@ -2,31 +2,29 @@
 
     python benchmarks/bench_data.py [--ratings 100480507] [--workdir /tmp] [--repeats 5]
 
-Each step runs in a fresh subprocess, so its peak memory (ru_maxrss, which includes the
+Each step runs in a fresh subprocess, so its peak memory (VmHWM, which includes the
 interpreter and the imported libraries) is its own. Generating and parsing run once; loading
 the store is the median of ``--repeats`` runs. Files go to a temporary folder under
 ``--workdir`` (100M ratings take about 2.5 GB per Netflix layout and 0.9 GB of store) and are
 deleted afterwards. The Netflix files are parsed right after they are written, so they are
 read from the page cache, not the disk. Prints a markdown table and writes it, with the
-machine's conditions, to benchmarks/results/bench_data.md.
+machine's conditions, to benchmarks/results/bench_data.md (raw numbers beside it, .json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import (ChildFailed, describe_machine, machine_facts,  # noqa: E402
+                                json_from_child, peak_memory_mb, write_report)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_data.md"
 LAYOUTS = ("combined", "training_set")
@@ -115,7 +113,7 @@ STEPS = {"warm_up": step_warm_up, "generate": step_generate, "write": step_write
 def run_child(args):
     results = STEPS[args.step](args.ratings, Path(args.work), args.repeats,
                                *([args.layout] if args.layout else []))
-    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["peak_rss_mb"] = peak_memory_mb()
     print(json.dumps(results))
 
 
@@ -127,10 +125,10 @@ def run_step(args, work, step, layout=None):
                "--ratings", str(args.ratings), "--repeats", str(args.repeats)]
     if layout:
         command += ["--layout", layout]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"step {step} failed:\n{done.stderr}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        result = json_from_child(command)
+    except ChildFailed as failure:
+        sys.exit(f"step {step} failed:\n{failure.stderr}")
     print(f"  {step} {layout or ''}: {result}", file=sys.stderr)
     return result
 
@@ -166,16 +164,13 @@ def measure(args, work):
     return rows, store_bytes
 
 
-def markdown(args, rows, store_bytes, load_before, seconds):
+def markdown(args, rows, store_bytes, facts, seconds):
     lines = [
         "# Data path timings",
         "",
         f"{args.ratings:,} synthetic ratings (`synthetic(seed=0)`), "
         f"store {store_bytes / 1e9:.2f} GB.",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, NumPy {_version('numpy')}, Numba {_version('numba')}, "
-        f"pandas {_version('pandas')}. Load average before the run: {load_before}; "
-        "other work shared the machine, so times are upper bounds.",
+        describe_machine(facts),
         f"Command: `python3 benchmarks/bench_data.py --ratings {args.ratings}` "
         f"(total {seconds / 60:.1f} min). Peak RSS per step, from a fresh process each "
         "(includes ~0.2 GB of interpreter and libraries); files parsed from the page cache.",
@@ -187,10 +182,6 @@ def markdown(args, rows, store_bytes, load_before, seconds):
         peak = f"{peak_mb / 1024:.2f}" if peak_mb is not None else ""
         lines.append(f"| {name} | {secs:.2f} | {peak} | {target} |")
     return "\n".join(lines) + "\n"
-
-
-def _version(module):
-    return __import__(module).__version__
 
 
 def main():
@@ -206,16 +197,18 @@ def main():
     if args.step:
         return run_child(args)
 
-    load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    facts = machine_facts()
     start = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench_data.", dir=args.workdir))
     try:
         rows, store_bytes = measure(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    table = markdown(args, rows, store_bytes, load_before, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    table = markdown(args, rows, store_bytes, facts, seconds)
     print(table)
-    Path(args.out).write_text(table)
+    write_report(args.out, table, {"machine": facts, "config": vars(args), "seconds": seconds,
+                                   "store_bytes": store_bytes, "rows": rows})
 
 
 if __name__ == "__main__":

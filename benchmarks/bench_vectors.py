@@ -1,8 +1,9 @@
 """How long a MovieVectors query takes over a million vectors (and why top-k uses argpartition).
 
-    python benchmarks/bench_vectors.py [--movies 1000000] [--dim 40] [--repeats 20]
+    python benchmarks/bench_vectors.py [--movies 1000000] [--dim 40] [--repeats 20] [--out FILE]
 
-Prints a markdown table and writes it to benchmarks/results/bench_vectors.md. Times are the
+Prints a markdown table and writes it to benchmarks/results/bench_vectors.md (or ``--out``),
+with the machine's conditions and a JSON twin beside it. Times are the
 median of ``--repeats`` runs after one warm-up run, so one-off costs (unit vectors, the title
 index) are reported on their own rows.
 """
@@ -10,8 +11,6 @@ index) are reported on their own rows.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import describe_machine, machine_facts, write_report  # noqa: E402
 from numpy_movievec.vectors import MovieVectors, top_k  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_vectors.md"
@@ -46,7 +46,9 @@ def main():
     parser.add_argument("--movies", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--out", default=str(RESULTS), help="markdown report (JSON beside it)")
     args = parser.parse_args()
+    facts = machine_facts()
 
     rng = np.random.default_rng(0)
     matrix = rng.normal(size=(args.movies, args.dim)).astype(np.float32)
@@ -79,21 +81,18 @@ def main():
     rows.append(("  for comparison: top 10 by a full argsort",
                  median_ms(lambda: np.argsort(-scores)[:10], args.repeats)))
 
-    report = render(args, rows)
+    report = render(args, rows, facts)
     print(report)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report)
+    write_report(args.out, report, {"machine": facts, "config": vars(args), "rows_ms": rows})
 
 
-def render(args, rows) -> str:
-    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+def render(args, rows, facts) -> str:
     lines = [
         "# MovieVectors query timings",
         "",
         f"{args.movies:,} random float32 vectors × {args.dim} dims, with titles and rating counts. "
         f"Median of {args.repeats} runs after a warm-up.",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, OMP_NUM_THREADS={threads}.",
+        describe_machine(facts),
         "Command: `python benchmarks/bench_vectors.py`",
         "",
         "| operation | ms |",
