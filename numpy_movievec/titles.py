@@ -27,10 +27,13 @@ import unicodedata
 from functools import cached_property
 from typing import NamedTuple
 
+from .checks import UnknownKeyError
+
 SUGGESTIONS = 5  # near matches listed when a title is unknown
 
 # A year in brackets at the end: "(1964)", or a series' first year, "(2006-2007)" / "(2007-)".
 _YEAR_SUFFIX = re.compile(r"^(?P<base>.*\S)\s*\((?P<year>\d{4})(?:\s*[-–]\s*(?:\d{4})?)?\)\s*$")
+_ID_TAG = re.compile(r"^(?P<title>.*\S)\s*\[id (?P<id>-?\d+)\]\s*$")
 _ALSO_KNOWN_AS = re.compile(r"^(?:a\.k\.a\.|aka)\s+", re.IGNORECASE)
 
 # Articles catalogues move behind a comma ("Grande Illusion, La"), in the languages MovieLens
@@ -56,12 +59,8 @@ _APOSTROPHES_AND_DOTS = re.compile(r"[.'’‘`´]")  # "Schindler's" ~ "Schindl
 _SEPARATORS = re.compile(r"[\W_]+")  # any other run of punctuation or spaces is one space
 
 
-class MovieLookupError(KeyError):
+class MovieLookupError(UnknownKeyError):
     """A title or id that names no movie, or several. A KeyError, as gensim raises."""
-
-    def __str__(self):
-        # KeyError would print the repr of the message, quotes and all.
-        return str(self.args[0])
 
 
 class AmbiguousTitleError(MovieLookupError):
@@ -250,7 +249,12 @@ or pass the movie id
         return self._matches(query)[0]
 
     def _matches(self, query: str) -> tuple:
-        """``(rows, rows that answer to the name but not to the year)``."""
+        """``(rows, rows that answer to the name but not to the year or id)``."""
+        tagged = _ID_TAG.match(query)
+        if tagged:  # "Emma (1996) [id 838]", as `describe` writes a candidate
+            rows, other_years = self._matches(tagged["title"])
+            movie_id = int(tagged["id"])
+            return [row for row in rows if self._id(row) == movie_id], rows or other_years
         by_name, by_name_without_article = self._rows_by_key
         base, year = split_year(query)
         main = split_alternates(base)[0] if year else base
@@ -278,18 +282,21 @@ or pass the movie id
         raise MovieLookupError(self._unknown_message(query, other_years))
 
     def label(self, row) -> str:
-        """The title, with its year when the title alone names other movies too: a query that
-        finds ``row`` again (unless two movies share title and year; then pass the id)."""
+        """The shortest of title, "Title (Year)" and "Title (Year) [id N]" that finds ``row``
+        again: how answers name a movie, so that they can be asked back."""
         title = self.titles[row]
         for label in (title, self._with_year(row)):
             if self.matches(label) == [row]:
                 return label
-        return title
+        return self.describe(row)
 
     def describe(self, row) -> str:
-        """``Title (Year) [id N]``: enough to tell candidates apart."""
-        movie_id = row if self.movie_ids is None else int(self.movie_ids[row])
-        return f"{self._with_year(row)} [id {movie_id}]"
+        """``Title (Year) [id N]``: enough to tell candidates apart, and a query that finds
+        ``row`` (the id picks among the movies the title names)."""
+        return f"{self._with_year(row)} [id {self._id(row)}]"
+
+    def _id(self, row) -> int:
+        return row if self.movie_ids is None else int(self.movie_ids[row])
 
     def _with_year(self, row) -> str:
         title, year = self.titles[row], self.years[row]

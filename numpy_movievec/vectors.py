@@ -1,13 +1,19 @@
 """Movie vectors: find a movie by its title, then its neighbours and offsets by cosine.
 
 `MovieVectors` is this library's take on gensim's ``KeyedVectors``: a matrix with one row per
-movie, plus the titles, original ids, rating counts and years that let a person ask questions
-in their own words::
+movie, plus the titles, original ids, training counts and years that let a person ask
+questions in their own words::
 
     vecs = net.movie_vectors(titles=r.titles)
     vecs.most_similar("Yojimbo", topn=10)                     # nearest by cosine, query excluded
     vecs.most_similar(positive=["The Ring", "Yojimbo"], negative=["Ringu"], topn=1)
     vecs.counterpart("Yojimbo", via=("Ringu", "The Ring"))    # the same question, named
+    vecs.rank("A Fistful of Dollars", positive=["Yojimbo", "The Ring"], negative=["Ringu"])
+    vecs.evaluate_counterparts([("Yojimbo", "A Fistful of Dollars"), ...])   # a table
+
+Titles are found as people type them, in any case, with or without accents, article or year,
+by their main or alternate titles; a name that an original and its remake share is an error
+listing both (see ``titles.py``).
 
 Three ways to combine several movies (``method=``), after Levy & Goldberg, "Linguistic
 Regularities in Sparse and Explicit Word Representations", CoNLL 2014:
@@ -22,52 +28,50 @@ Regularities in Sparse and Explicit Word Representations", CoNLL 2014:
 - ``"offset"``: add and subtract the *raw* vectors, then rank by cosine. This is what the seed
   project's ``find_american_counterpart`` did, so ``method="offset"`` reproduces it.
 
-Saved file layout (written by `save`, read by `load`; see ``archive.py`` for the container)::
+Honest answers: ``counts`` are the ratings each movie was trained on. A movie with a count of 0
+never received a gradient, so its vector is still its random initial value; such movies are
+left out of every answer (`most_similar`, `counterpart`, `rank`, `evaluate_counterparts`)
+unless ``include_untrained=True``. `count` gives any movie's count, so an answer can say how
+much its vector has seen.
+
+Saved file layout (written by `save`, read by `load`; see ``archive.py`` for the container and
+its format-version policy)::
 
     __header__     JSON {"kind": "MovieVectors", "format_version": 1, "n_movies": n, "dim": d}
     vectors        float32 (n, d)    one row per movie, by dense index
     movie_titles   unicode (n,)      optional; "" where a title is unknown
     movie_ids      int64 (n,)        optional; the original id of each row
-    movie_counts   int64 (n,)        optional; ratings per movie
+    movie_counts   int64 (n,)        optional; training ratings per movie
     movie_years    int32 (n,)        optional; 0 where the year is unknown
 
-A ``RatingNet`` model file (kind "RatingNet") carries the same optional ``movie_*`` arrays and
-keeps the movie vectors in ``params/movie_embedding``; `MovieVectors.load` reads either kind,
-so vectors can be shipped without the network.
+A ``RatingNet`` model file carries the same optional ``movie_*`` arrays beside its
+parameters; `MovieVectors.load` reads either kind (a model through ``RatingNet.load``), so
+vectors can be shipped without the network. `to_frame`, `save_projector` and `save_word2vec`
+hand the vectors to pandas, the TensorBoard Embedding Projector and gensim.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-import unicodedata
+import io
 from functools import cached_property
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from . import archive
+from . import archive, checks
+from .checks import BadValueError
+from .titles import AmbiguousTitleError, MovieLookupError, TitleIndex
+
+__all__ = ["AmbiguousTitleError", "CounterpartEvaluation", "MovieLookupError", "MovieVectors",
+           "PairRanks", "top_k"]
 
 KIND = "MovieVectors"
 METHODS = ("3cosadd", "3cosmul", "offset")
 COSMUL_EPSILON = 1e-6  # gensim's value; the paper used 0.001 with its own shifted cosines
-SUGGESTIONS = 5  # near matches listed when a title is unknown
-NEEDS_COUNTS = "needs rating counts: build MovieVectors with counts=... (ratings per movie)"
-
-_YEAR_SUFFIX = re.compile(r"^(?P<base>.*?)\s*\((?P<year>\d{4})\)\s*$")
-# MovieLens files an article at the end ("Matrix, The (1999)"); people type it in front.
-_TRAILING_ARTICLE = re.compile(r"^(?P<rest>.*), (?P<article>the|a|an)$")
-
-
-class MovieLookupError(KeyError):
-    """A title or id that names no movie, or several. A KeyError, as gensim raises."""
-
-    def __str__(self):
-        # KeyError would print the repr of the message, quotes and all.
-        return str(self.args[0])
-
-
-class AmbiguousTitleError(MovieLookupError):
-    """A title that several movies share (remakes): the message lists the candidates."""
+SHOWN_ANSWERS = 3  # answers kept per pair by evaluate_counterparts
+NEEDS_COUNTS = "needs training counts: build MovieVectors with counts=... (ratings per movie)"
+FLOAT_FORMAT = "%.9g"  # nine significant digits write every float32 exactly (IEEE 754)
 
 
 class MovieVectors:
@@ -81,12 +85,14 @@ class MovieVectors:
         ``"movie <id>"``.
     movie_ids : the original id of each row (e.g. Netflix MovieIDs). When given, an ``int``
         query means an original id; without them it means the row (dense index).
-    counts : ratings per movie, for ``min_count=`` / ``restrict=`` and for `plot`.
+    counts : training ratings per movie: for ``min_count=`` / ``restrict=``, for `plot`, and
+        to leave out movies that never trained (count 0).
     years : release year per movie (0 or None where unknown), to tell remakes apart. Without
         them, a year at the end of a title ("Toy Story (1995)", as MovieLens writes) is used.
 
     Queries accept a title ("Yojimbo"), written in any case and with or without accents
-    ("amelie"), a title with its year to pick between remakes ("Hamlet (1996)"), or an int id.
+    ("amelie") or article ("fistful of dollars"), an alternate title ("Per un pugno di
+    dollari"), a title with its year to pick between remakes ("Godzilla (1954)"), or an int id.
 
     >>> vecs = MovieVectors([[1, 0], [0.9, 0.1], [0, 1]], titles=["Ringu", "The Ring", "Yojimbo"])
     >>> [title for title, cosine in vecs.most_similar("ringu", topn=1)]
@@ -97,11 +103,12 @@ class MovieVectors:
         self.vectors = _checked_vectors(vectors)
         n = len(self.vectors)
         self.titles = None if titles is None else list(_checked_length("titles", titles, n))
-        self.movie_ids = _optional_int_array("movie_ids", movie_ids, n, np.int64)
-        self.counts = _optional_int_array("counts", counts, n, np.int64)
-        self.years = _optional_int_array("years", _none_as_zero(years), n, np.int32)
-        if self.movie_ids is not None and len(np.unique(self.movie_ids)) != n:
-            raise ValueError("movie_ids must be unique: each names one row")
+        self.movie_ids = None if movie_ids is None else checks.unique_ids(
+            checks.original_ids(_checked_length("movie_ids", movie_ids, n), "movie"),
+            "movie_ids")
+        self.counts = None if counts is None else _checked_counts(counts, n)
+        self.years = None if years is None else checks.years(
+            _checked_length("years", _none_as_zero(years), n), n).astype(np.int32)
 
     def __len__(self):
         return len(self.vectors)
@@ -132,8 +139,9 @@ class MovieVectors:
     def index(self, key) -> int:
         """The dense row index of a movie given by title, "Title (Year)" or int id.
 
-        Raises `MovieLookupError` (a KeyError) for an unknown key, with near matches, or for
-        an ambiguous title, listing the candidates.
+        Raises `MovieLookupError` (a KeyError) for an unknown key, with near matches, and
+        `AmbiguousTitleError` (a MovieLookupError) for a name several movies answer to,
+        listing them all with years and ids.
 
         >>> vecs = MovieVectors([[1.0], [2.0]], titles=["Amélie", "Heat"], movie_ids=[10, 20])
         >>> vecs.index("AMELIE"), vecs.index("Heat"), vecs.index(10)
@@ -149,14 +157,41 @@ class MovieVectors:
         raise TypeError(f"a movie is named by a title (str) or an int id, got {key!r}")
 
     def name(self, row: int) -> str:
-        """How ``row`` is shown in answers: its title, else ``"movie <id>"``.
+        """How ``row`` is shown in answers: a query that finds it again.
 
-        A title several movies share (remakes) gets its year, so that the answer can be
-        typed back as a query.
+        Its title; with the year when other movies answer to the title too; with the id as
+        well ("Emma (1996) [id 838]") when even the year is shared. ``"movie <id>"`` without
+        a title.
         """
         if self.titles is None or self.titles[row] is None:
-            return f"movie {row if self.movie_ids is None else self.movie_ids[row]}"
+            return f"movie {self.movie_id(row)}"
         return self._title_index.label(row)
+
+    def movie_id(self, row: int) -> int:
+        """The original id of ``row`` (the row itself without ``movie_ids``)."""
+        return row if self.movie_ids is None else int(self.movie_ids[row])
+
+    def count(self, key) -> int | None:
+        """How many ratings the movie's vector was trained on (None without ``counts``).
+
+        Answers name movies so that they can be passed back: ``vecs.count(title)`` for each
+        ``(title, score)`` of `most_similar` gives the number to show beside it.
+
+        >>> MovieVectors([[1.0], [2.0]], titles=["Ringu", "Heat"], counts=[812, 0]).count("ringu")
+        812
+        """
+        row = self.index(key)
+        return None if self.counts is None else int(self.counts[row])
+
+    def release_years(self) -> np.ndarray:
+        """Year by row (int32), 0 where unknown: the given ``years``, else the title's own.
+
+        >>> MovieVectors([[1.0], [2.0]], titles=["Toy Story (1995)", "Heat"]).release_years()
+        array([1995,    0], dtype=int32)
+        """
+        if self.titles is not None:
+            return np.array(self._title_index.years, dtype=np.int32)
+        return np.zeros(len(self), dtype=np.int32) if self.years is None else self.years
 
     def _index_of_id(self, movie_id: int) -> int:
         if self.movie_ids is None:
@@ -173,7 +208,7 @@ class MovieVectors:
         return {int(movie_id): row for row, movie_id in enumerate(self.movie_ids)}
 
     @cached_property
-    def _title_index(self) -> "TitleIndex":
+    def _title_index(self) -> TitleIndex:
         return TitleIndex(self.titles, self.years, self.movie_ids)
 
     # -- similarity --------------------------------------------------------------------------
@@ -192,7 +227,7 @@ class MovieVectors:
         return float(self.unit_vectors[self.index(a)] @ self.unit_vectors[self.index(b)])
 
     def most_similar(self, positive=None, negative=None, topn=10, *, method="3cosadd",
-                     min_count=None, restrict=None):
+                     min_count=None, restrict=None, include_untrained=False):
         """The movies closest to the query, best first, as ``[(title, score), ...]``.
 
         ``positive`` is one movie (title, "Title (Year)" or int id) or a list of them;
@@ -202,20 +237,22 @@ class MovieVectors:
         seed's ``find_american_counterpart``); see the module docstring. For one query and no
         negatives, "3cosadd" and "offset" both give plain cosine similarity.
 
-        ``min_count=N`` keeps only movies with at least N ratings and ``restrict=N`` only the
-        N most-rated movies (both need ``counts``); the inputs themselves need not qualify.
-        ``topn=None`` returns every movie's score as an array by row, inputs included, with
-        ``-inf`` for movies the restriction leaves out.
+        Which movies may answer: those with at least ``min_count`` training ratings, among
+        the ``restrict`` most-rated (both need ``counts``), and never one with a count of 0
+        unless ``include_untrained=True``; the inputs themselves need not qualify.
+        ``topn`` is a whole number >= 1, or None for every movie's score as an array by row,
+        inputs included, with ``-inf`` for the movies that may not answer.
 
         >>> vecs = MovieVectors([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]],
         ...                     titles=["Ringu", "The Ring", "Yojimbo", "A Fistful of Dollars"])
         >>> vecs.most_similar(positive=["The Ring", "Yojimbo"], negative=["Ringu"], topn=1)[0][0]
         'A Fistful of Dollars'
         """
-        positive, negative = self._rows(positive), self._rows(negative)
-        if not positive:
-            raise ValueError("most_similar needs at least one positive movie")
-        scores = self._restricted(self._scores(method, positive, negative), min_count, restrict)
+        if topn is not None:
+            topn = checks.positive_int(topn, "topn")
+        positive, negative = self._query_rows(positive, negative)
+        scores = self._scores(method, positive, negative)
+        scores[~self.candidates(min_count, restrict, include_untrained)] = -np.inf
         if topn is None:
             return scores
         scores[positive + negative] = -np.inf  # gensim too leaves the inputs out of the answer
@@ -225,18 +262,68 @@ class MovieVectors:
         """Move from ``title`` the way ``via[0]`` moves to ``via[1]``.
 
         The same as ``most_similar(positive=[title, via[1]], negative=[via[0]], topn, ...)``;
-        ``options`` (method, min_count, restrict) are passed on.
+        ``options`` (method, min_count, restrict, include_untrained) are passed on.
 
         >>> vecs = MovieVectors([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]],
         ...                     titles=["Ringu", "The Ring", "Yojimbo", "A Fistful of Dollars"])
         >>> vecs.counterpart("Yojimbo", via=("Ringu", "The Ring"), topn=1)[0][0]
         'A Fistful of Dollars'
         """
-        if isinstance(via, (str, bytes)) or len(via) != 2:
-            raise ValueError(f"via must be a (source, destination) pair, got {via!r}")
-        source, destination = via
+        source, destination = _checked_pair(via, "via")
         return self.most_similar(positive=[title, destination], negative=[source], topn=topn,
                                  **options)
+
+    def rank(self, target, positive=None, negative=None, *, method="3cosadd", min_count=None,
+             restrict=None, include_untrained=False) -> int:
+        """Where ``target`` stands among the answers to a query: 1 is the first answer.
+
+        The query and the options are those of `most_similar`, and so is the order: ``rank``
+        is ``target``'s 1-based position in ``most_similar(..., topn=len(self))`` (ties go to
+        the lower row), found without sorting. As gensim's ``KeyedVectors.rank``, the query
+        movies are not counted. A target that may not answer (a query movie, below
+        ``min_count``, outside ``restrict``, untrained) raises BadValueError saying why.
+
+        >>> vecs = MovieVectors([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]],
+        ...                     titles=["Ringu", "The Ring", "Yojimbo", "A Fistful of Dollars"])
+        >>> vecs.rank("The Ring", positive=["Yojimbo", "The Ring"], negative=["Ringu"])
+        Traceback (most recent call last):
+        ...
+        numpy_movievec.checks.BadValueError: 'The Ring' is one of the query movies, which are never among the answers
+        >>> vecs.rank("Ringu", positive=["Yojimbo"])
+        3
+        """
+        positive, negative = self._query_rows(positive, negative)
+        row = self.index(target)
+        if row in positive + negative:
+            raise BadValueError(f"{self.name(row)!r} is one of the query movies, which are "
+                                f"never among the answers")
+        candidates = self.candidates(min_count, restrict, include_untrained)
+        if not candidates[row]:
+            raise BadValueError(f"{self.name(row)!r} is not among the answers: "
+                                f"{self._left_out_because(row, min_count, restrict)}")
+        scores = self._scores(method, positive, negative)
+        scores[~candidates] = -np.inf
+        scores[positive + negative] = -np.inf
+        return rank_of(scores, row)
+
+    def candidates(self, min_count=None, restrict=None, include_untrained=False) -> np.ndarray:
+        """Boolean mask by row of the movies that may answer a query (see `most_similar`).
+
+        >>> MovieVectors(np.eye(3), counts=[5, 0, 9]).candidates(min_count=6).tolist()
+        [False, False, True]
+        """
+        keep = np.ones(len(self), dtype=bool)
+        if min_count is not None:
+            min_count = checks.count(min_count, "min_count")
+            keep &= self._counts_for("min_count") >= min_count
+        if restrict is not None:
+            restrict = checks.positive_int(restrict, "restrict")
+            in_top = np.zeros(len(self), dtype=bool)
+            in_top[self.most_rated(restrict)] = True
+            keep &= in_top
+        if not include_untrained and self.counts is not None:
+            keep &= self.counts > 0
+        return keep
 
     def most_rated(self, n=None) -> np.ndarray:
         """Rows of the ``n`` most-rated movies (all when None), most-rated first; ties by row.
@@ -248,9 +335,26 @@ class MovieVectors:
 
     @cached_property
     def _rows_by_count(self) -> np.ndarray:
+        return np.argsort(-self._counts_for("ranking by popularity"), kind="stable")
+
+    def _counts_for(self, purpose: str) -> np.ndarray:
         if self.counts is None:
-            raise ValueError(f"ranking by popularity {NEEDS_COUNTS}")
-        return np.argsort(-self.counts, kind="stable")
+            raise BadValueError(f"{purpose} {NEEDS_COUNTS}")
+        return self.counts
+
+    def _left_out_because(self, row, min_count, restrict) -> str:
+        count = None if self.counts is None else int(self.counts[row])
+        if min_count is not None and count < min_count:
+            return f"it has {count} training ratings, fewer than min_count={min_count}"
+        if restrict is not None and row not in self.most_rated(restrict):
+            return f"it is not among the {restrict} most-rated movies"
+        return "it was never trained (0 training ratings); pass include_untrained=True"
+
+    def _query_rows(self, positive, negative) -> tuple:
+        positive, negative = self._rows(positive), self._rows(negative)
+        if not positive:
+            raise BadValueError("a query needs at least one positive movie")
+        return positive, negative
 
     def _rows(self, keys) -> list:
         if keys is None:
@@ -260,29 +364,81 @@ class MovieVectors:
         return [self.index(key) for key in keys]
 
     def _scores(self, method, positive, negative) -> np.ndarray:
+        checks.one_of(method, METHODS, "method")
         if method == "3cosadd":
             return cosadd_scores(self.unit_vectors, positive, negative)
         if method == "3cosmul":
             return cosmul_scores(self.unit_vectors, positive, negative)
-        if method == "offset":
-            return offset_scores(self.vectors, self.unit_vectors, positive, negative)
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        return offset_scores(self.vectors, self.unit_vectors, positive, negative)
 
-    def _restricted(self, scores, min_count, restrict) -> np.ndarray:
-        """``scores`` with -inf for the movies ``min_count``/``restrict`` leave out."""
-        if min_count is None and restrict is None:
-            return scores
-        keep = np.ones(len(self), dtype=bool)
-        if min_count is not None:
-            if self.counts is None:
-                raise ValueError(f"min_count {NEEDS_COUNTS}")
-            keep &= self.counts >= min_count
-        if restrict is not None:
-            in_top = np.zeros(len(self), dtype=bool)
-            in_top[self.most_rated(restrict)] = True
-            keep &= in_top
-        scores[~keep] = -np.inf
-        return scores
+    # -- evaluation --------------------------------------------------------------------------
+
+    def evaluate_counterparts(self, pairs, via=None, *, method="3cosadd", min_count=None,
+                              restrict=None, include_untrained=False,
+                              shown=SHOWN_ANSWERS) -> "CounterpartEvaluation":
+        """How well offsets find known counterparts, as gensim's ``evaluate_word_analogies``.
+
+        ``pairs`` are (original, counterpart) movies, e.g. (Japanese film, American remake).
+        For each, the original is moved along a ``via`` pair (source → destination) and the
+        true counterpart's rank among the answers is recorded; the *control* is its rank among
+        the original's plain nearest neighbours (cosine), so an offset that helps ranks better
+        than the control. ``via`` is one pair, or several in order of preference: each pair
+        goes via the first that shares no movie with it. ``via=None`` (the default) uses the
+        evaluated pairs themselves, so every pair goes via the first other one.
+
+        Both ranks are among one fixed set of candidates: the movies that may answer a query
+        (``min_count``, ``restrict``, ``include_untrained``, as in `most_similar`) plus every
+        pair's counterpart, whatever its count, so a filter never silently drops the movie a
+        rank is about; each query's three input movies are left out. Its size is
+        ``n_candidates``. A counterpart that was never trained (count 0) is not ranked (rank
+        None, listed in the summary) unless ``include_untrained=True``: its vector is noise.
+
+        Returns a `CounterpartEvaluation`: print it for a table, ``.to_frame()`` for a
+        DataFrame, ``.first``, ``.top5`` and ``.median_rank`` (and ``control_*``) for the
+        summary; ``shown`` answers are kept per pair.
+
+        >>> vecs = MovieVectors([[1, 0, 0], [1, 1, 0], [0, 0, 1], [0, 1, 1], [0.2, 0, 1]],
+        ...                     titles=["Ringu", "The Ring", "Yojimbo", "A Fistful of Dollars",
+        ...                             "Heat"])
+        >>> result = vecs.evaluate_counterparts([("Yojimbo", "A Fistful of Dollars")],
+        ...                                     via=("Ringu", "The Ring"))
+        >>> result.results[0].rank, result.results[0].control_rank, result.first
+        (1, 2, 1)
+        """
+        pair_rows = [tuple(map(self.index, _checked_pair(pair, "each pair"))) for pair in pairs]
+        via_rows = pair_rows if via is None else [
+            tuple(map(self.index, _checked_pair(pair, "via"))) for pair in _pairs_of(via)]
+        shown = checks.count(shown, "shown")
+        candidates = self.candidates(min_count, restrict, include_untrained)
+        rankable = [counterpart for _, counterpart in pair_rows
+                    if include_untrained or self.counts is None or self.counts[counterpart] > 0]
+        candidates[rankable] = True
+        results = [self._pair_ranks(pair, _via_for(pair, via_rows, self.name), method,
+                                    candidates, shown)
+                   for pair in pair_rows]
+        return CounterpartEvaluation(results, method, int(candidates.sum()))
+
+    def _pair_ranks(self, pair, via, method, candidates, shown) -> "PairRanks":
+        """One pair's ranks and best answers; both rankings over the same candidates."""
+        original, counterpart = pair
+        source, destination = via
+        inputs = [original, source, destination]
+        moved = self._scores(method, [original, destination], [source])
+        plain = cosadd_scores(self.unit_vectors, [original], [])
+        for scores in (moved, plain):
+            scores[~candidates] = -np.inf
+            scores[inputs] = -np.inf
+        ranked = bool(candidates[counterpart])
+        counts = (None, None) if self.counts is None else (int(self.counts[original]),
+                                                           int(self.counts[counterpart]))
+        return PairRanks(
+            original=self.name(original), counterpart=self.name(counterpart),
+            via=(self.name(source), self.name(destination)),
+            rank=rank_of(moved, counterpart) if ranked else None,
+            control_rank=rank_of(plain, counterpart) if ranked else None,
+            answers=[(self.name(row), float(moved[row])) for row in top_k(moved, shown)],
+            neighbours=[(self.name(row), float(plain[row])) for row in top_k(plain, shown)],
+            original_count=counts[0], counterpart_count=counts[1])
 
     # -- maps --------------------------------------------------------------------------------
 
@@ -306,6 +462,92 @@ class MovieVectors:
 
         return plot_map(self, path, top=top, counts=counts, arrow=arrow, title=title)
 
+    # -- export ------------------------------------------------------------------------------
+
+    def to_frame(self):
+        """A pandas DataFrame, one row per movie: title, year, id, count, then ``v0 .. v{d-1}``.
+
+        Unknown years and counts are ``<NA>`` (pandas' nullable integers); the index is the
+        dense row.
+
+        >>> MovieVectors([[1.0, 2.0]], titles=["Heat (1995)"], counts=[7]).to_frame()
+                 title  year  id  count   v0   v1
+        0  Heat (1995)  1995   0      7  1.0  2.0
+        """
+        import pandas as pd
+
+        catalogue = pd.DataFrame({name: pd.array(values, dtype="Int64") if name in ("year", "count")
+                                  else values for name, values in self._catalogue_columns().items()})
+        vectors = pd.DataFrame(self.vectors, columns=[f"v{i}" for i in range(self.dim)])
+        return pd.concat([catalogue, vectors], axis=1)
+
+    def save_projector(self, directory) -> tuple:
+        """Write ``vectors.tsv`` and ``metadata.tsv`` for the TensorBoard Embedding Projector.
+
+        Load both at https://projector.tensorflow.org ("Load"), or point a TensorBoard
+        projector config at them. ``vectors.tsv``: one line per movie, tab-separated values.
+        ``metadata.tsv``: the same lines' title, year, id and count (those known) under a
+        header row, as the projector expects when there is more than one column; tabs and
+        line breaks inside a title become spaces, since the format has no escaping. The
+        directory is created if needed; each file appears whole or not at all. Returns both
+        paths.
+
+        >>> import tempfile
+        >>> paths = MovieVectors([[1.0, 0.5]], titles=["Heat"]).save_projector(tempfile.mkdtemp())
+        >>> [path.read_text() for path in paths]
+        ['1\\t0.5\\n', 'title\\tid\\nHeat\\t0\\n']
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        vectors_path, metadata_path = directory / "vectors.tsv", directory / "metadata.tsv"
+        with archive.atomic_file(vectors_path) as f:
+            np.savetxt(f, self.vectors, fmt=FLOAT_FORMAT, delimiter="\t")
+        _write_tsv(metadata_path, self._catalogue_columns(), header=None)
+        return vectors_path, metadata_path
+
+    def save_word2vec(self, path) -> tuple:
+        """Write the vectors in word2vec's text format, keyed by movie id, and the titles beside.
+
+        ``path`` gets a ``"<n_movies> <dim>"`` line, then one line per movie: its original id
+        and its values, separated by spaces; gensim reads it with
+        ``KeyedVectors.load_word2vec_format(path)`` (keys are the ids, as text). The titles go
+        to ``<path stem>.titles.tsv`` beside it (id, title, year, count, with a header), since
+        a word2vec key cannot hold spaces. Each file appears whole or not at all. Returns both
+        paths.
+
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "movies.txt")
+        >>> vectors, titles = MovieVectors([[1.0, 0.5]], titles=["Heat"], movie_ids=[7]).save_word2vec(path)
+        >>> vectors.read_text(), titles.name
+        ('1 2\\n7 1 0.5\\n', 'movies.titles.tsv')
+        """
+        path = Path(path)
+        titles_path = path.with_name(f"{path.stem}.titles.tsv")
+        values = io.BytesIO()
+        np.savetxt(values, self.vectors, fmt=FLOAT_FORMAT, delimiter=" ")
+        lines = values.getvalue().decode("ascii").splitlines()
+        with archive.atomic_file(path) as f:
+            f.write(f"{len(self)} {self.dim}\n".encode("ascii"))
+            f.writelines(f"{self.movie_id(row)} {line}\n".encode("ascii")
+                         for row, line in enumerate(lines))
+        columns = self._catalogue_columns()
+        _write_tsv(titles_path, {"id": columns.pop("id"), **columns}, header=True)
+        return path, titles_path
+
+    def _catalogue_columns(self) -> dict:
+        """Lists by row of title, year, id and count, those known (id always); None where a
+        title or year is unknown."""
+        columns = {}
+        if self.titles is not None:
+            columns["title"] = list(self.titles)
+        years = self.release_years()
+        if years.any():
+            columns["year"] = [int(year) or None for year in years]
+        columns["id"] = [self.movie_id(row) for row in range(len(self))]
+        if self.counts is not None:
+            columns["count"] = self.counts.tolist()
+        return columns
+
     # -- files -------------------------------------------------------------------------------
 
     def save(self, path):
@@ -323,12 +565,22 @@ class MovieVectors:
 
     @classmethod
     def load(cls, path) -> "MovieVectors":
-        """Read a file written by `save`, or the movie vectors of a saved ``RatingNet``."""
+        """Read a file written by `save`, or the movie vectors of a saved ``RatingNet``.
+
+        A model file is read by ``RatingNet.load`` (which checks it as a model); its movie
+        catalogue comes from the ``movie_*`` arrays of the layout above.
+        """
         header, arrays = archive.load_npz(path, KIND, "RatingNet")
-        name = "vectors" if header["kind"] == KIND else "params/movie_embedding"
-        if name not in arrays:
-            raise ValueError(f"{path}: a {header['kind']} file without {name!r}")
-        return cls(arrays[name], **metadata_from_arrays(arrays))
+        if header["kind"] == KIND:
+            vectors = arrays.get("vectors")
+            if vectors is None or vectors.shape != (header.get("n_movies"), header.get("dim")):
+                raise BadValueError(f"{path}: its 'vectors' array is missing or does not have "
+                                    f"the header's n_movies x dim")
+        else:
+            from .nn.network import RatingNet  # here: network.py imports this module
+
+            vectors = RatingNet.load(path).params["movie_embedding"]
+        return cls(vectors, **metadata_from_arrays(arrays))
 
     def metadata_arrays(self) -> dict:
         """The optional ``movie_*`` arrays of the saved layout, for what this object has."""
@@ -349,6 +601,112 @@ def metadata_from_arrays(arrays: dict) -> dict:
             "movie_ids": arrays.get("movie_ids"),
             "counts": arrays.get("movie_counts"),
             "years": arrays.get("movie_years")}
+
+
+# -- evaluation results ---------------------------------------------------------------------------
+
+class PairRanks(NamedTuple):
+    """One pair's result in `MovieVectors.evaluate_counterparts` (ranks 1-based; None when the
+    counterpart was never trained; counts None without ``counts``)."""
+
+    original: str
+    counterpart: str
+    via: tuple  # (source, destination)
+    rank: int | None  # the counterpart among the answers to original + destination - source
+    control_rank: int | None  # the counterpart among the original's nearest neighbours
+    answers: list  # the best answers to the offset query, [(title, score), ...]
+    neighbours: list  # the original's nearest neighbours, [(title, cosine), ...]
+    original_count: int | None
+    counterpart_count: int | None
+
+
+class CounterpartEvaluation:
+    """The result of `MovieVectors.evaluate_counterparts`: per-pair ranks and a summary.
+
+    ``results`` holds one `PairRanks` per pair; ``first``, ``top5`` and ``median_rank`` (and
+    the ``control_`` ones) summarise the ranked pairs. ``str()`` is a table with the summary
+    under it; ``to_frame()`` a DataFrame.
+    """
+
+    def __init__(self, results, method, n_candidates):
+        self.results, self.method, self.n_candidates = list(results), method, n_candidates
+
+    def _ranks(self, field) -> np.ndarray:
+        return np.array([getattr(r, field) for r in self.results if r.rank is not None])
+
+    @property
+    def unranked(self) -> list:
+        """The pairs whose counterpart was not ranked (never trained)."""
+        return [r for r in self.results if r.rank is None]
+
+    first = property(lambda self: int((self._ranks("rank") == 1).sum()),
+                     doc="How many counterparts the offset ranks first.")
+    top5 = property(lambda self: int((self._ranks("rank") <= 5).sum()),
+                    doc="How many counterparts the offset ranks in the top 5.")
+    median_rank = property(lambda self: _median(self._ranks("rank")),
+                           doc="The offset's median rank (None if no pair was ranked).")
+    control_first = property(lambda self: int((self._ranks("control_rank") == 1).sum()),
+                             doc="How many counterparts are the original's nearest neighbour.")
+    control_top5 = property(lambda self: int((self._ranks("control_rank") <= 5).sum()),
+                            doc="How many counterparts are among its 5 nearest neighbours.")
+    control_median_rank = property(lambda self: _median(self._ranks("control_rank")),
+                                   doc="The control's median rank.")
+
+    def summary(self) -> str:
+        """The verdict in one line.
+
+        >>> row = PairRanks("Yojimbo", "A Fistful of Dollars", ("Ringu", "The Ring"), 1, 3,
+        ...                 [], [], None, None)
+        >>> CounterpartEvaluation([row, row._replace(rank=4, control_rank=9)], "offset", 50).summary()
+        'offset: counterpart first for 1 of 2 pairs, in the top 5 for 2, median rank 2.5 \
+(control: first 0, top 5 1, median rank 6)'
+        """
+        ranked = len(self.results) - len(self.unranked)
+        line = (f"{self.method}: counterpart first for {self.first} of {ranked} pairs, in the "
+                f"top 5 for {self.top5}, median rank {_number(self.median_rank)} (control: "
+                f"first {self.control_first}, top 5 {self.control_top5}, median rank "
+                f"{_number(self.control_median_rank)})")
+        if self.unranked:
+            names = ", ".join(r.counterpart for r in self.unranked)
+            line += f"; not ranked, never trained: {names}"
+        return line
+
+    def to_frame(self):
+        """One row per pair: original, counterpart, via, rank, control_rank, counts, answers.
+
+        Ranks and counts are pandas nullable integers (``<NA>`` where unknown); ``answers`` and
+        ``neighbours`` are the kept answers as text, "title (score); ...".
+        """
+        import pandas as pd
+
+        listed = lambda answers: "; ".join(f"{t} ({s:.2f})" for t, s in answers)  # noqa: E731
+        frame = pd.DataFrame({
+            "original": [r.original for r in self.results],
+            "counterpart": [r.counterpart for r in self.results],
+            "via": [" → ".join(r.via) for r in self.results],
+            **{field: pd.array([getattr(r, field) for r in self.results], dtype="Int64")
+               for field in ("rank", "control_rank", "original_count", "counterpart_count")},
+            "answers": [listed(r.answers) for r in self.results],
+            "neighbours": [listed(r.neighbours) for r in self.results],
+        })
+        return frame
+
+    def __str__(self):
+        columns = ["original", "counterpart", "rank", "control_rank", "counterpart_count",
+                   "answers"]
+        table = self.to_frame()[columns].to_string(index=False) if self.results else ""
+        return (f"counterparts by {self.method}, ranked among {self.n_candidates:,} movies\n"
+                f"{table}\n{self.summary()}")
+
+    __repr__ = __str__
+
+
+def _median(ranks):
+    return float(np.median(ranks)) if len(ranks) else None
+
+
+def _number(value) -> str:
+    return "-" if value is None else f"{value:g}"
 
 
 # -- scoring: each returns one score per row of the matrix ---------------------------------------
@@ -407,118 +765,69 @@ def unit_vector(vector) -> np.ndarray:
     return unit_rows(vector[None, :])[0]
 
 
-# -- title lookup ------------------------------------------------------------------------------
+def rank_of(scores, row) -> int:
+    """The 1-based place of ``row`` when rows are sorted as `top_k` sorts them: by score,
+    best first, ties to the lower row. Counting beats sorting: one pass over the scores.
 
-class TitleIndex:
-    """Finds a movie's row from what a person types: exact title, any case or accents, year.
-
-    Every title is reduced to a *key* (see `title_key`) and a year (from ``years``, else from
-    a "(YYYY)" at the end of the title). A query is tried as an exact title first, then by key,
-    narrowed by year when it ends in "(YYYY)". Keys and years are worked out on first need:
-    for a million titles that takes seconds, and exact titles never need them.
+    >>> rank_of(np.array([0.5, 0.9, 0.5, -np.inf]), 2)
+    3
     """
-
-    def __init__(self, titles, years=None, movie_ids=None):
-        self.titles = list(titles)
-        self.given_years = years
-        self.movie_ids = movie_ids
-        self.rows_by_title = _rows_by(self.titles)
-
-    @cached_property
-    def _split_titles(self) -> list:
-        return [split_year(t) if t is not None else (None, 0) for t in self.titles]
-
-    @cached_property
-    def years(self) -> list:
-        """Year by row, 0 where unknown: the given year, else the one in the title."""
-        given = self.given_years if self.given_years is not None else [0] * len(self.titles)
-        return [int(y) or parsed for y, (_, parsed) in zip(given, self._split_titles)]
-
-    @cached_property
-    def rows_by_key(self) -> dict:
-        return _rows_by([title_key(base) if base is not None else None
-                         for base, _ in self._split_titles])
-
-    def find(self, query: str) -> int:
-        """The row ``query`` names; MovieLookupError if it names none or several."""
-        rows = self.rows_by_title.get(query)
-        if rows is None:
-            base, year = split_year(query)
-            rows = self.rows_by_key.get(title_key(base), [])
-            if year:
-                rows = [row for row in rows if self.years[row] == year]
-        if len(rows) == 1:
-            return rows[0]
-        if rows:
-            raise AmbiguousTitleError(self._ambiguous_message(query, rows))
-        raise MovieLookupError(self._unknown_message(query))
-
-    def label(self, row) -> str:
-        """The title, with its year when other movies share it: a query that finds ``row``."""
-        title = self.titles[row]
-        if len(self.rows_by_title[title]) > 1:
-            return self._with_year(row)
-        return title
-
-    def describe(self, row) -> str:
-        """``Title (Year) [id N]``: enough to tell candidates apart."""
-        movie_id = row if self.movie_ids is None else int(self.movie_ids[row])
-        return f"{self._with_year(row)} [id {movie_id}]"
-
-    def _with_year(self, row) -> str:
-        title, year = self.titles[row], self.years[row]
-        return f"{title} ({year})" if year and not _YEAR_SUFFIX.match(title) else title
-
-    def _ambiguous_message(self, query, rows) -> str:
-        candidates = "; ".join(self.describe(row) for row in rows)
-        return (f"{query!r} is ambiguous, {len(rows)} movies match: {candidates}. "
-                f"Add the year, as in 'Title (Year)', or pass the movie id")
-
-    def _unknown_message(self, query) -> str:
-        near = difflib.get_close_matches(title_key(query), list(self.rows_by_key), n=SUGGESTIONS)
-        rows = [row for key in near for row in self.rows_by_key[key]][:SUGGESTIONS]
-        hint = f"; did you mean {', '.join(repr(self.label(r)) for r in rows)}?" if rows else ""
-        if query.strip().isdigit():
-            hint += " (to look a movie up by id, pass an int)"
-        return f"no movie titled {query!r}{hint}"
+    score = scores[row]
+    return 1 + int((scores > score).sum()) + int((scores[:row] == score).sum())
 
 
-def title_key(title: str) -> str:
-    """What two spellings of a title share: no accents, case, extra spaces or moved article.
+# -- pairs -----------------------------------------------------------------------------------------
 
-    >>> title_key("  Misérables,  Les")
-    'miserables, les'
-    >>> title_key("Matrix, The"), title_key("AMÉLIE")
-    ('the matrix', 'amelie')
+def _checked_pair(pair, what) -> tuple:
+    if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+        raise BadValueError(f"{what} must be a (source, destination) pair, got {pair!r}")
+    return tuple(pair)
+
+
+def _pairs_of(via) -> list:
+    """``via`` as a list of pairs: one pair of movies, or a list of such pairs."""
+    if isinstance(via, (list, tuple)) and via and isinstance(via[0], (str, int, np.integer)):
+        return [via]
+    return list(via)
+
+
+def _via_for(pair, via_rows, name) -> tuple:
+    """The first via pair that shares no movie with ``pair``."""
+    if pair[0] == pair[1]:
+        raise BadValueError(f"the pair ({name(pair[0])!r}, {name(pair[1])!r}) names one movie "
+                            f"twice")
+    for via in via_rows:
+        if not set(via) & set(pair):
+            return via
+    raise BadValueError(f"no via pair shares no movie with ({name(pair[0])!r}, "
+                        f"{name(pair[1])!r}): give another via pair")
+
+
+# -- text files ------------------------------------------------------------------------------------
+
+def _write_tsv(path, columns: dict, header) -> None:
+    """Write ``columns`` (name -> values by row) as tab-separated lines, atomically.
+
+    ``header=None`` writes the names as a first line only when there is more than one column
+    (the Embedding Projector's rule); True always. Missing values are empty fields.
     """
-    text = title if title.isascii() else _without_accents(title)  # the check is 10x faster
-    text = " ".join(text.casefold().split())
-    moved = _TRAILING_ARTICLE.match(text)
-    return f"{moved['article']} {moved['rest']}" if moved else text
+    names = list(columns)
+    rows = zip(*(columns[name] for name in names))
+    lines = [names] if header or (header is None and len(names) > 1) else []
+    lines += [[_tsv_field(value) for value in row] for row in rows]
+    with archive.atomic_file(path) as f:
+        f.write("".join("\t".join(line) + "\n" for line in lines).encode("utf-8"))
 
 
-def _without_accents(text: str) -> str:
-    """Split letters from their accents (NFKD: "é" → "e" + "´"), then drop the accents."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+def _tsv_field(value) -> str:
+    """One field: no tab or line break inside (TSV has no escaping), "" for a missing value.
 
-
-def split_year(title: str) -> tuple:
-    """``("Toy Story", 1995)`` from ``"Toy Story (1995)"``; ``(title, 0)`` without a year.
-
-    >>> split_year("Toy Story (1995)"), split_year("Yojimbo")
-    (('Toy Story', 1995), ('Yojimbo', 0))
+    >>> _tsv_field("Tab\\there"), _tsv_field(None), _tsv_field(1995)
+    ('Tab here', '', '1995')
     """
-    match = _YEAR_SUFFIX.match(title)
-    return (match["base"], int(match["year"])) if match else (title, 0)
-
-
-def _rows_by(keys) -> dict:
-    rows = {}
-    for row, key in enumerate(keys):
-        if key is not None:
-            rows.setdefault(key, []).append(row)
-    return rows
+    if value is None:
+        return ""
+    return " ".join(str(value).replace("\t", " ").splitlines())
 
 
 # -- argument checks ---------------------------------------------------------------------------
@@ -526,30 +835,31 @@ def _rows_by(keys) -> dict:
 def _checked_vectors(vectors) -> np.ndarray:
     vectors = np.array(vectors, dtype=np.float32)  # a copy: the cached norms must stay true
     if vectors.ndim != 2:
-        raise ValueError(f"vectors must be a 2-D (n_movies, dim) array, got shape {vectors.shape}")
+        raise BadValueError(f"vectors must be a 2-D (n_movies, dim) array, got shape "
+                            f"{vectors.shape}")
     bad = ~np.isfinite(vectors).all(axis=1)
     if bad.any():
-        raise ValueError(f"vectors has {bad.sum()} rows with NaN or inf, first row {bad.argmax()}")
+        raise BadValueError(f"vectors has {bad.sum()} rows with NaN or inf, first row "
+                            f"{bad.argmax()}")
     vectors.flags.writeable = False
     return vectors
 
 
 def _checked_length(name, values, n):
     if len(values) != n:
-        raise ValueError(f"{name} has {len(values)} entries but there are {n} vectors")
+        raise BadValueError(f"{name} has {len(values)} entries but there are {n} vectors")
     return values
 
 
-def _optional_int_array(name, values, n, dtype):
-    if values is None:
-        return None
-    array = np.asarray(_checked_length(name, values, n))
-    if len(array) and not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name} must be integers, got dtype {array.dtype}")
-    return array.astype(dtype)
+def _checked_counts(counts, n) -> np.ndarray:
+    """Training ratings per movie: ``n`` whole numbers >= 0, as int64."""
+    counts = checks.integer_dtype(checks.one_dimensional(counts, "counts"), "counts")
+    _checked_length("counts", counts, n)
+    checks.fail_at_first(counts < 0, "count {} is negative", counts)
+    return counts.astype(np.int64)
 
 
 def _none_as_zero(years):
-    if years is None or isinstance(years, np.ndarray):
+    if isinstance(years, np.ndarray):
         return years
-    return [0 if y is None else y for y in years]
+    return np.array([0 if y is None else y for y in years], dtype=np.int64)

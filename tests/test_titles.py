@@ -232,12 +232,21 @@ def test_did_you_mean_searches_every_name(index, query, suggested):
 
 
 def test_labels_find_their_movie_again(index):
-    for row, title in enumerate(index.titles):
-        label = index.label(row)
-        if title == "Emma (1996)":  # two entries share title and year: only the id tells them apart
-            assert label == title and len(index.matches(label)) == 2
-        else:
-            assert index.find(label) == row, label
+    labels = [index.label(row) for row in range(len(index.titles))]
+    assert all(index.find(label) == row for row, label in enumerate(labels))
+    assert labels[TITLES.index("Godzilla (1998)")] == "Godzilla (1998)"  # already unique
+    # Two catalogue entries share title and year: only the id tells them apart.
+    assert sorted(label for label in labels if label.startswith("Emma")) == [
+        "Emma (1996) [id 26958]", "Emma (1996) [id 838]"]
+
+
+def test_an_ambiguity_errors_candidates_can_be_typed_back(index):
+    with pytest.raises(AmbiguousTitleError) as error:
+        index.find("emma")
+    for row in error.value.rows:
+        assert index.find(index.describe(row)) == row
+    with pytest.raises(MovieLookupError, match="did you mean 'Emma"):
+        index.find("Emma (1996) [id 1]")  # the title is right, the id is not
 
 
 def test_netflix_titles_keep_their_brackets_and_given_years():

@@ -353,8 +353,12 @@ def test_constructor_checks_shapes_and_values():
         MovieVectors(np.ones((3, 2)), titles=["a", "b"])
     with pytest.raises(ValueError, match="NaN"):
         MovieVectors([[1.0, np.nan]])
-    with pytest.raises(ValueError, match="unique"):
+    with pytest.raises(ValueError, match="id 5 more than once"):
         MovieVectors(np.ones((2, 2)), movie_ids=[5, 5])
+    with pytest.raises(ValueError, match="count -1 is negative"):
+        MovieVectors(np.ones((2, 2)), counts=[3, -1])
+    with pytest.raises(ValueError, match="year 99999"):
+        MovieVectors(np.ones((2, 2)), years=[1990, 99999])
 
 
 def test_vectors_are_a_snapshot():
@@ -394,18 +398,32 @@ def test_saved_file_is_plain_numpy_with_a_header(tmp_path):
 
 
 def test_load_reads_the_movie_vectors_of_a_model_file(tmp_path):
-    embedding = np.arange(6, dtype=np.float32).reshape(3, 2)
-    path = archive.save_npz(tmp_path / "model.npz", "RatingNet", {
-        "params/movie_embedding": embedding,
-        "params/user_embedding": np.zeros((4, 2), dtype=np.float32),
-        "movie_titles": archive.titles_to_array(["Ringu", None, "The Ring"]),
-        "movie_ids": np.array([7, 8, 9]),
-        "movie_counts": np.array([3, 2, 1]),
-    }, config={})
+    from numpy_movievec import RatingNet, Ratings
+
+    ratings = Ratings([0, 0, 0, 1, 1, 2], [0, 1, 2, 0, 3, 1], [5, 3, 4, 2, 1, 5],
+                      titles=["Ringu", None, "The Ring"], movie_ids=[7, 8, 9], n_users=4)
+    net = RatingNet(3, 4, dim=2, hidden=(3,), seed=1)
+    path = tmp_path / "model.npz"
+    net.save(path, ratings=ratings)
     vecs = MovieVectors.load(path)
-    np.testing.assert_array_equal(vecs.vectors, embedding)
+    np.testing.assert_array_equal(vecs.vectors, net.params["movie_embedding"])
     assert vecs.titles == ["Ringu", None, "The Ring"] and vecs.index(8) == 1
-    assert vecs.most_rated(1).tolist() == [0]
+    assert vecs.counts.tolist() == [3, 2, 1] and vecs.most_rated(1).tolist() == [0]
+
+
+def test_load_checks_a_model_file_as_a_model(tmp_path):
+    """A model file is read by RatingNet.load: a damaged one fails as a model, naming it."""
+    path = archive.save_npz(tmp_path / "model.npz", "RatingNet", {
+        "params/movie_embedding": np.ones((3, 2), dtype=np.float32)}, config={})
+    with pytest.raises((ValueError, TypeError)):  # which one is RatingNet.load's to decide
+        MovieVectors.load(path)
+
+
+def test_load_refuses_a_vectors_file_whose_array_disagrees_with_its_header(tmp_path):
+    path = archive.save_npz(tmp_path / "v.npz", "MovieVectors", {"vectors": np.ones((3, 2))},
+                            n_movies=4, dim=2)
+    with pytest.raises(ValueError, match="n_movies x dim"):
+        MovieVectors.load(path)
 
 
 def test_load_refuses_other_files(tmp_path):
