@@ -1,5 +1,9 @@
 """MovieVectors: neighbours and offsets against a float64 brute force, title lookup, files."""
 
+import csv
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -7,7 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from numpy_movievec import archive
-from numpy_movievec.vectors import COSMUL_EPSILON, MovieLookupError, MovieVectors, top_k
+from numpy_movievec.vectors import (COSMUL_EPSILON, AmbiguousTitleError, MovieLookupError,
+                                    MovieVectors, top_k)
 
 FLOAT32_COSINE_ERROR = 1e-5  # a float32 cosine of short vectors is good to ~1e-7; leave room
 
@@ -432,3 +437,341 @@ def test_load_refuses_other_files(tmp_path):
         MovieVectors.load(path)
     with pytest.raises(FileNotFoundError):
         MovieVectors.load(tmp_path / "missing.npz")
+
+
+def test_load_refuses_a_newer_format_version(tmp_path):
+    path = archive.save_npz(tmp_path / "v.npz", "MovieVectors", {"vectors": np.ones((1, 2))},
+                            n_movies=1, dim=2, format_version=archive.FORMAT_VERSION + 1)
+    with pytest.raises(ValueError, match="newer"):
+        MovieVectors.load(path)
+
+
+# -- bad arguments (issue 9) --------------------------------------------------------------------
+
+@pytest.mark.parametrize("topn", [2.5, 0, -3, True, "3", np.float64(2.0)])
+def test_topn_must_be_a_whole_number_from_one(topn):
+    with pytest.raises(ValueError, match=re.escape(f"topn must be a whole number >= 1, got {topn!r}")):
+        MovieVectors(np.eye(3)).most_similar(0, topn=topn)
+
+
+@pytest.mark.parametrize("option, value", [("min_count", -1), ("min_count", 1.5),
+                                           ("restrict", 0), ("restrict", 2.0)])
+def test_restrictions_must_be_whole_numbers(option, value):
+    with pytest.raises(ValueError, match=option):
+        MovieVectors(np.eye(3), counts=[1, 2, 3]).most_similar(0, **{option: value})
+
+
+# -- honest answers: untrained movies and counts ---------------------------------------------------
+
+def untrained_example():
+    # Rows 1 and 3 never trained (count 0); row 1 is the closest to row 0 by far.
+    return MovieVectors([[1, 0], [1, 0.01], [0.8, 0.6], [0.9, 0.1], [0, 1]],
+                        titles=["a", "b", "c", "d", "e"], counts=[10, 0, 5, 0, 7])
+
+
+def test_untrained_movies_are_left_out_of_answers_unless_asked_for():
+    vecs = untrained_example()
+    assert [title for title, _ in vecs.most_similar("a")] == ["c", "e"]
+    assert [title for title, _ in vecs.most_similar("a", include_untrained=True)] == [
+        "b", "d", "c", "e"]
+    assert np.isneginf(vecs.most_similar("a", topn=None)[[1, 3]]).all()
+    assert [t for t, _ in vecs.counterpart("a", via=("e", "c"))] == [t for t, _ in vecs.most_similar(
+        positive=["a", "c"], negative=["e"])]
+    # An untrained movie may still be asked about; its answers say nothing, but are given.
+    assert [title for title, _ in vecs.most_similar("b")] == ["a", "c", "e"]
+    # Without counts nothing is known to be untrained.
+    assert len(MovieVectors(vecs.vectors).most_similar(0)) == 4
+
+
+def test_count_gives_each_answers_training_ratings():
+    vecs = untrained_example()
+    assert [(title, vecs.count(title)) for title, _ in vecs.most_similar("a")] == [("c", 5),
+                                                                                  ("e", 7)]
+    assert MovieVectors(np.eye(2), titles=["a", "b"]).count("a") is None
+
+
+# -- rank ----------------------------------------------------------------------------------------
+
+@settings(max_examples=120, deadline=None)
+@given(queries(), st.sampled_from(["3cosadd", "3cosmul", "offset"]), st.data())
+def test_rank_is_the_position_in_most_similar(query, method, data):
+    """Integer matrices tie often: rank must break ties exactly as most_similar orders them."""
+    matrix, positive, negative = query
+    counts = data.draw(st.lists(st.integers(0, 3), min_size=len(matrix), max_size=len(matrix)))
+    min_count = data.draw(st.sampled_from([None, 1, 2]))
+    vecs = MovieVectors(matrix, titles=[f"m{i}" for i in range(len(matrix))], counts=counts)
+    options = dict(method=method, min_count=min_count)
+    keys = dict(positive=[f"m{i}" for i in positive], negative=[f"m{i}" for i in negative])
+    order = [title for title, _ in vecs.most_similar(**keys, topn=len(matrix), **options)]
+    for position, title in enumerate(order, 1):
+        assert vecs.rank(title, **keys, **options) == position
+    for row in set(range(len(matrix))) - {int(t[1:]) for t in order}:
+        with pytest.raises(ValueError, match="query movies|min_count|never trained"):
+            vecs.rank(f"m{row}", **keys, **options)
+
+
+def test_rank_matches_a_float64_count_of_better_movies():
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(200, 6))
+    vecs = MovieVectors(matrix)
+    target = reference_target(matrix, [5, 9], [7], "offset")
+    reference = cosines64(matrix, target)
+    reference[[5, 9, 7]] = -np.inf
+    for row in (0, 1, 50, 199):
+        assert vecs.rank(row, positive=[5, 9], negative=[7], method="offset") == (
+            1 + int((reference > reference[row]).sum()))
+
+
+def test_rank_says_why_a_movie_is_not_among_the_answers():
+    vecs = untrained_example()
+    with pytest.raises(ValueError, match="'b' is not among the answers: it was never trained"):
+        vecs.rank("b", positive="a")
+    assert vecs.rank("b", positive="a", include_untrained=True) == 1
+    with pytest.raises(ValueError, match="it has 5 training ratings, fewer than min_count=6"):
+        vecs.rank("c", positive="a", min_count=6)
+    with pytest.raises(ValueError, match="not among the 1 most-rated"):
+        vecs.rank("e", positive="a", restrict=1)
+    with pytest.raises(ValueError, match="'a' is one of the query movies"):
+        vecs.rank("a", positive="a")
+
+
+# -- evaluate_counterparts -------------------------------------------------------------------------
+
+def reference_pair_ranks(matrix, pairs, via_for, method, keep):
+    """Float64 brute force of the evaluation: for each pair, its via pair's offset query and
+    the plain neighbours, ranked over the rows ``keep`` allows, the three inputs left out."""
+    ranks = []
+    for (original, counterpart), (source, destination) in zip(pairs, via_for):
+        inputs = [original, source, destination]
+        target = reference_target(matrix, [original, destination], [source], method)
+        ranked = []
+        for scores in (cosines64(matrix, target), cosines64(matrix, matrix[original])):
+            scores = np.where(keep, scores, -np.inf)
+            scores[inputs] = -np.inf
+            ranked.append(1 + int((scores > scores[counterpart]).sum()))
+        ranks.append(tuple(ranked))
+    return ranks
+
+
+def evaluation_example(seed=0, n=60):
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 100, size=n)
+    return rng.normal(size=(n, 5)), counts
+
+
+@pytest.mark.parametrize("method", ["3cosadd", "offset"])
+def test_evaluation_ranks_match_a_brute_force(method):
+    matrix, counts = evaluation_example()
+    vecs = MovieVectors(matrix, counts=counts)
+    pairs = [(0, 1), (2, 3), (4, 5), (6, 7)]
+    result = vecs.evaluate_counterparts(pairs, method=method)
+    # via=None: the pairs themselves, each via the first other pair (pair 0 via pair 1).
+    expected = reference_pair_ranks(matrix, pairs, [pairs[1], *[pairs[0]] * 3], method,
+                                    np.ones(len(matrix), dtype=bool))
+    assert [(r.rank, r.control_rank) for r in result.results] == expected
+    assert result.n_candidates == len(matrix)
+    assert [r.via for r in result.results] == [("movie 2", "movie 3")] + [("movie 0", "movie 1")] * 3
+
+
+def test_evaluation_ranks_agree_with_rank_and_most_similar():
+    matrix, counts = evaluation_example(1)
+    vecs = MovieVectors(matrix, counts=counts)
+    result = vecs.evaluate_counterparts([(10, 11)], via=(20, 21), method="3cosmul", shown=4)
+    pair = result.results[0]
+    assert pair.rank == vecs.rank(11, positive=[10, 21], negative=[20], method="3cosmul")
+    assert pair.answers == vecs.most_similar(positive=[10, 21], negative=[20], method="3cosmul",
+                                             topn=4)
+    # The control: 10's plain neighbours, without the via pair (left out of both rankings).
+    plain = [title for title, _ in vecs.most_similar(10, topn=len(vecs))
+             if title not in ("movie 20", "movie 21")]
+    assert pair.control_rank == plain.index("movie 11") + 1
+    assert [title for title, _ in pair.neighbours] == plain[:4]
+
+
+def test_a_counterpart_below_min_count_is_still_ranked_among_a_fixed_set():
+    """min_count must not silently drop the movie a rank is about (issue 11)."""
+    matrix, counts = evaluation_example(2)
+    counts[[1, 3]] = 2  # two counterparts are rare
+    vecs = MovieVectors(matrix, counts=counts)
+    pairs = [(0, 1), (2, 3), (4, 5)]
+    result = vecs.evaluate_counterparts(pairs, min_count=50)
+    keep = (counts >= 50)
+    keep[[1, 3, 5]] = True  # every pair's counterpart is a candidate
+    expected = reference_pair_ranks(matrix, pairs, [pairs[1], pairs[0], pairs[0]], "3cosadd", keep)
+    assert [(r.rank, r.control_rank) for r in result.results] == expected
+    assert result.n_candidates == keep.sum()
+    assert [r.counterpart_count for r in result.results] == [2, 2, int(counts[5])]
+
+
+def test_an_untrained_counterpart_is_reported_not_ranked():
+    matrix, counts = evaluation_example(3)
+    counts[3] = 0
+    vecs = MovieVectors(matrix, titles=[f"m{i}" for i in range(len(matrix))], counts=counts)
+    pairs = [("m0", "m1"), ("m2", "m3"), ("m4", "m5")]
+    result = vecs.evaluate_counterparts(pairs)
+    assert [r.rank is None for r in result.results] == [False, True, False]
+    assert result.results[1].control_rank is None
+    assert "2 pairs" in result.summary() and "not ranked, never trained: m3" in result.summary()
+    assert result.n_candidates == len(matrix) - 1
+    assert all("m3" not in [t for t, _ in r.answers] for r in result.results)
+    assert vecs.evaluate_counterparts(pairs, include_untrained=True).results[1].rank is not None
+
+
+def test_evaluation_summary_counts_and_medians():
+    matrix, counts = evaluation_example(4)
+    vecs = MovieVectors(matrix, counts=counts)
+    result = vecs.evaluate_counterparts([(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)])
+    ranks = np.array([r.rank for r in result.results])
+    controls = np.array([r.control_rank for r in result.results])
+    assert result.first == (ranks == 1).sum() and result.top5 == (ranks <= 5).sum()
+    assert result.median_rank == np.median(ranks)
+    assert result.control_first == (controls == 1).sum()
+    assert result.control_top5 == (controls <= 5).sum()
+    assert result.control_median_rank == np.median(controls)
+
+
+def test_evaluation_prints_as_a_table_and_converts_to_a_frame():
+    vecs = MovieVectors([[1, 0, 0], [1, 1, 0], [0, 0, 1], [0, 1, 1], [0.2, 0, 1]],
+                        titles=["Ringu", "The Ring", "Yojimbo", "A Fistful of Dollars", "Heat"],
+                        counts=[812, 640, 95, 120, 3000])
+    result = vecs.evaluate_counterparts([("Yojimbo", "A Fistful of Dollars")],
+                                        via=("Ringu", "The Ring"), method="offset")
+    frame = result.to_frame()
+    assert list(frame.columns) == ["original", "counterpart", "via", "rank", "control_rank",
+                                   "original_count", "counterpart_count", "answers", "neighbours"]
+    assert frame.iloc[0][["original", "counterpart", "via"]].tolist() == [
+        "Yojimbo", "A Fistful of Dollars", "Ringu → The Ring"]
+    assert frame.iloc[0][["rank", "control_rank", "original_count", "counterpart_count"]].tolist(
+    ) == [1, 2, 95, 120]
+    assert str(frame["rank"].dtype) == "Int64"
+    assert frame.iloc[0]["answers"] == "A Fistful of Dollars (1.00); Heat (0.69)"
+    text = str(result)
+    assert text == repr(result)
+    lines = text.splitlines()
+    assert lines[0] == "counterparts by offset, ranked among 5 movies"
+    assert lines[1].split() == ["original", "counterpart", "rank", "control_rank",
+                                "counterpart_count", "answers"]
+    assert lines[2].split()[:8] == ["Yojimbo", "A", "Fistful", "of", "Dollars", "1", "2", "120"]
+    assert lines[-1] == result.summary() == (
+        "offset: counterpart first for 1 of 1 pairs, in the top 5 for 1, median rank 1 "
+        "(control: first 0, top 5 1, median rank 2)")
+
+
+def test_evaluation_via_several_pairs_takes_the_first_that_shares_no_movie():
+    matrix, counts = evaluation_example(5)
+    vecs = MovieVectors(matrix)
+    result = vecs.evaluate_counterparts([(0, 1), (2, 3)], via=[(0, 1), (4, 5)])
+    assert [r.via for r in result.results] == [("movie 4", "movie 5"), ("movie 0", "movie 1")]
+
+
+def test_evaluation_rejects_unusable_pairs():
+    vecs = MovieVectors(np.eye(4))
+    with pytest.raises(ValueError, match="no via pair shares no movie"):
+        vecs.evaluate_counterparts([(0, 1)], via=(1, 2))
+    with pytest.raises(ValueError, match="names one movie twice"):
+        vecs.evaluate_counterparts([(0, 0)], via=(1, 2))
+    with pytest.raises(ValueError, match="pair"):
+        vecs.evaluate_counterparts([(0, 1, 2)], via=(1, 2))
+    with pytest.raises(MovieLookupError):
+        vecs.evaluate_counterparts([(0, 9)], via=(1, 2))
+
+
+# -- export --------------------------------------------------------------------------------------
+
+def export_example():
+    return MovieVectors(np.array([[0.1, -2.5], [1 / 3, 7e-8], [123456.789, 0.0]]),
+                        titles=["Ringu (Ring) (1998)", "Tab\tand\nnewline", None],
+                        movie_ids=[7123, 5, 88], counts=[812, 0, 3], years=[0, 2004, 0])
+
+
+def test_to_frame_has_the_catalogue_and_the_vectors():
+    frame = export_example().to_frame()
+    assert list(frame.columns) == ["title", "year", "id", "count", "v0", "v1"]
+    assert frame["title"].tolist()[:2] == ["Ringu (Ring) (1998)", "Tab\tand\nnewline"]
+    assert frame["title"].isna().tolist() == [False, False, True]
+    assert frame["year"].tolist()[:2] == [1998, 2004] and frame["year"].isna().tolist()[2]
+    assert frame["id"].tolist() == [7123, 5, 88] and frame["count"].tolist() == [812, 0, 3]
+    np.testing.assert_array_equal(frame[["v0", "v1"]].to_numpy(dtype=np.float32),
+                                  export_example().vectors)
+    bare = MovieVectors(np.eye(2)).to_frame()
+    assert list(bare.columns) == ["id", "v0", "v1"] and bare["id"].tolist() == [0, 1]
+
+
+def test_save_projector_writes_the_projectors_two_files(tmp_path):
+    vecs = export_example()
+    vectors_path, metadata_path = vecs.save_projector(tmp_path / "new" / "projector")
+    assert (vectors_path.name, metadata_path.name) == ("vectors.tsv", "metadata.tsv")
+    # Read back by an independent parser: one line per movie, tab-separated, exact float32.
+    rows = [line.split("\t") for line in vectors_path.read_text().splitlines()]
+    np.testing.assert_array_equal(np.array(rows, dtype=np.float32), vecs.vectors)
+    lines = metadata_path.read_text(encoding="utf-8").split("\n")
+    assert lines == ["title\tyear\tid\tcount", "Ringu (Ring) (1998)\t1998\t7123\t812",
+                     "Tab and newline\t2004\t5\t0", "\t\t88\t3", ""]
+    assert sorted(p.name for p in vectors_path.parent.iterdir()) == ["metadata.tsv", "vectors.tsv"]
+
+
+def test_save_projector_writes_one_column_without_a_header(tmp_path):
+    _, metadata_path = MovieVectors(np.eye(3), movie_ids=[4, 5, 6]).save_projector(tmp_path)
+    assert metadata_path.read_text() == "4\n5\n6\n"
+
+
+def test_save_word2vec_writes_gensims_text_format(tmp_path):
+    vecs = export_example()
+    path, titles_path = vecs.save_word2vec(tmp_path / "movies.w2v.txt")
+    assert titles_path == tmp_path / "movies.w2v.titles.tsv"
+    # The format, as gensim's load_word2vec_format reads it: "count dim", then per line a key
+    # and dim numbers separated by single spaces.
+    header, *lines = path.read_text(encoding="utf-8").splitlines()
+    assert header.split(" ") == ["3", "2"]
+    keys, values = zip(*((line.split(" ")[0], line.split(" ")[1:]) for line in lines))
+    assert keys == ("7123", "5", "88")
+    np.testing.assert_array_equal(np.array(values, dtype=np.float32), vecs.vectors)
+    assert titles_path.read_text(encoding="utf-8").splitlines() == [
+        "id\ttitle\tyear\tcount", "7123\tRingu (Ring) (1998)\t1998\t812",
+        "5\tTab and newline\t2004\t0", "88\t\t\t3"]
+
+
+@pytest.mark.parametrize("save", ["save", "save_projector", "save_word2vec"])
+def test_a_failed_write_leaves_the_old_files_and_no_temporaries(tmp_path, monkeypatch, save):
+    vecs = export_example()
+    target = tmp_path / ("out" if save == "save_projector" else "out.file")
+    getattr(vecs, save)(target)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savetxt", full_disk)
+    monkeypatch.setattr(np, "savez", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        getattr(MovieVectors(np.zeros((3, 2))), save)(target)
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
+
+
+# -- titles as MovieLens writes them, through MovieVectors ------------------------------------------
+
+def movielens_vectors():
+    with open(Path(__file__).parent / "fixtures" / "titles" / "movies.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    rng = np.random.default_rng(0)
+    return MovieVectors(rng.normal(size=(len(rows), 4)), titles=[r["title"] for r in rows],
+                        movie_ids=[int(r["movieId"]) for r in rows])
+
+
+@pytest.mark.parametrize("query", ["Shall We Dance?", "Dark Water", "Pulse", "Godzilla"])
+def test_originals_and_remakes_are_never_picked_silently(query):
+    vecs = movielens_vectors()
+    with pytest.raises(AmbiguousTitleError) as error:
+        vecs.most_similar(query)
+    assert len(error.value.rows) >= 2
+    assert all(vecs.name(row) in str(error.value) for row in error.value.rows)
+
+
+def test_answers_on_a_movielens_catalogue_can_be_asked_back():
+    vecs = movielens_vectors()
+    answers = vecs.most_similar("Gojira", topn=len(vecs))
+    assert len(answers) == len(vecs) - 1
+    assert sorted(vecs.index(title) for title, _ in answers) == sorted(
+        set(range(len(vecs))) - {vecs.index("Gojira")})
+    assert vecs.counterpart("Seven Samurai", via=("Ringu", "The Ring"), topn=3)
