@@ -229,6 +229,8 @@ def original_ids(values, what: str, where=at_row, shown=None) -> np.ndarray:
     elif values.dtype.kind == "f":
         fail_at_first(~np.isfinite(values) | (values != np.round(values)),
                       f"{what} id {{}} is not a whole number", shown, where)
+        fail_at_first(np.abs(values) >= 2.0**63,
+                      f"{what} id {{}} does not fit in a 64-bit integer", shown, where)
         fail_at_first(np.abs(values) > EXACT_FLOAT_INTEGERS,
                       f"{what} id {{}} is too large to read exactly", shown, where)
     elif values.dtype.kind != "i":
@@ -240,17 +242,27 @@ def star_ratings(values, where=at_row, shown=None) -> np.ndarray:
     """Star ratings: int8 for whole stars in 1..5; float32 when some are half stars (0.5..5).
 
     Whole stars given as floats (4.0) become int8 too. NaN and anything outside the range is
-    a BadValueError naming the first such value.
+    a BadValueError naming the first such value (see `star_range`).
 
     >>> star_ratings([4.0, 5.0]).dtype, star_ratings([4.5, 5.0]).dtype
     (dtype('int8'), dtype('float32'))
-    >>> star_ratings([3, 6])
+    """
+    values = star_range(values, where, shown)
+    if values.dtype.kind == "f" and np.any(values != np.round(values)):
+        return values.astype(np.float32, copy=False)
+    return values.astype(np.int8, copy=False)
+
+
+def star_range(values, where=at_row, shown=None) -> np.ndarray:
+    """``values`` if every one is a star rating: whole numbers within 1..5 for an integer
+    dtype, numbers within 0.5..5 for a float dtype (NaN is not). No conversion, no copy.
+
+    >>> star_range([3, 6])
     Traceback (most recent call last):
     ...
     numpy_movievec.checks.BadValueError: row 1: rating 6 is outside 1..5
     """
     values = one_dimensional(values, "ratings")
-    shown = values if shown is None else shown
     if values.dtype.kind in "iu":
         low, high = WHOLE_STARS
     elif values.dtype.kind == "f":
@@ -259,10 +271,9 @@ def star_ratings(values, where=at_row, shown=None) -> np.ndarray:
         raise BadValueError(f"ratings must be numbers, got dtype {values.dtype}")
     if values.size and not (low <= values.min() and values.max() <= high):  # NaN fails too
         fail_at_first(~((values >= low) & (values <= high)),
-                      f"rating {{}} is outside {low:g}..{high:g}", shown, where)
-    if values.dtype.kind == "f" and np.any(values != np.round(values)):
-        return values.astype(np.float32, copy=False)
-    return values.astype(np.int8, copy=False)
+                      f"rating {{}} is outside {low:g}..{high:g}",
+                      values if shown is None else shown, where)
+    return values
 
 
 def finite_numbers(values, what: str, length: int | None = None) -> np.ndarray:

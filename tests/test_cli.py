@@ -177,7 +177,7 @@ def test_ambiguous_title_lists_the_candidates(tmp_path, capsys):
     (["prepare", "netflix", "{tmp}/no-netflix", "-o", "{tmp}/s"], "no-netflix"),
     (["prepare", "movielens", "{tmp}", "-o", "{tmp}/s"], "no MovieLens ratings"),
     (["prepare", "csv", "{tmp}/missing.csv", "-o", "{tmp}/s"], "missing.csv: no such file"),
-    (["prepare", "csv", "{tmp}/bad.csv", "-o", "{tmp}/s"], "rating 9 at row 1"),
+    (["prepare", "csv", "{tmp}/bad.csv", "-o", "{tmp}/s"], "row 1: rating 9 is outside 1..5"),
     (["prepare", "csv", "{tmp}/bad.csv", "-o", "{tmp}/s", "--user", "customer"], "customer"),
     (["plot", "{tmp}/bad.csv", "-o", "{tmp}/map.png"], "not a numpy_movievec file"),
 ])

@@ -63,11 +63,11 @@ def test_whole_star_csv_is_stored_as_int8_and_titles_are_optional(tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     ("userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,x,1\n", r"ratings.csv:3: rating 'x' is not"),
-    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,7.0,1\n", r"ratings.csv:3: rating 7.0 outsi"),
-    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,0.0,1\n", r"ratings.csv:3: rating 0.0 outsi"),
-    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n1.5,2,3.0,1\n", r"ratings.csv:3: user 1.5 is not"),
-    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n2,2\n", r"ratings.csv:3: rating nan is not"),
-    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n2,2,3.0,1,9,9\n", r"ratings.csv: .*line 3"),
+    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,7.0,1\n", r"ratings.csv:3: rating 7.0 is outside 0.5..5"),
+    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,0.0,1\n", r"ratings.csv:3: rating 0.0 is outside"),
+    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n1.5,2,3.0,1\n", r"ratings.csv:3: user id 1.5 is not a whole number"),
+    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n2,2\n", r"ratings.csv:3: rating '' is not a number"),
+    ("userId,movieId,rating,timestamp\n1,1,4.0,1\n2,2,3.0,1,9,9\n", r"ratings.csv:3: 6 fields, but the lines above have 4"),
 ])
 def test_bad_csv_lines_name_file_and_line(tmp_path, content, message):
     write(tmp_path / "ratings.csv", content)
@@ -77,7 +77,7 @@ def test_bad_csv_lines_name_file_and_line(tmp_path, content, message):
 
 def test_bad_dat_and_u_data_lines_name_file_and_line(tmp_path):
     write(tmp_path / "ratings.dat", "1::1193::5::978300760\n1::661::6::978302109\n")
-    with pytest.raises(ValueError, match=r"ratings.dat:2: rating 6 outside 1..5"):
+    with pytest.raises(ValueError, match=r"ratings.dat:2: rating 6 is outside 1..5"):
         load_movielens(tmp_path)
     (tmp_path / "ml-100k").mkdir()
     ml_100k(tmp_path / "ml-100k")

@@ -48,15 +48,15 @@ def test_half_stars_stay_float_and_whole_float_stars_become_int8():
 
 @pytest.mark.parametrize("movie, user, rating, kwargs, message", [
     ([0, 1], [0], [3, 3], {}, "differ in length"),
-    ([0, 5], [0, 0], [3, 3], {"n_movies": 3}, "movie index 5 at row 1"),
-    ([0, -1], [0, 0], [3, 3], {}, "movie index -1 at row 1"),
-    ([0, 0], [0, 0], [3, 6], {}, "rating 6 at row 1 is outside 1..5"),
-    ([0, 0], [0, 0], [0, 3], {}, "rating 0 at row 0"),
-    ([0, 0], [0, 0], [3.0, np.nan], {}, "rating nan at row 1"),
-    ([0, 0], [0, 0], [0.25, 3.0], {}, "outside 0.5..5.0"),
+    ([0, 5], [0, 0], [3, 3], {"n_movies": 3}, "row 1: movie index 5 is outside 0..2"),
+    ([0, -1], [0, 0], [3, 3], {}, "row 1: movie index -1 is outside"),
+    ([0, 0], [0, 0], [3, 6], {}, "row 1: rating 6 is outside 1..5"),
+    ([0, 0], [0, 0], [0, 3], {}, "row 0: rating 0 is outside"),
+    ([0, 0], [0, 0], [3.0, np.nan], {}, "row 1: rating nan is outside 0.5..5"),
+    ([0, 0], [0, 0], [0.25, 3.0], {}, "row 0: rating 0.25 is outside 0.5..5"),
     ([0.0, 1.0], [0, 0], [3, 3], {}, "must be integers"),
     ([0, 1], [0, 0], [3, 3], {"titles": ["only one"]}, "1 titles for 2 movies"),
-    ([0, 1], [0, 0], [3, 3], {"movie_ids": [5, 5]}, "repeated id"),
+    ([0, 1], [0, 0], [3, 3], {"movie_ids": [5, 5]}, "movie_ids holds id 5 more than once"),
 ])
 def test_bad_columns_raise_value_error_naming_the_value(movie, user, rating, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -190,5 +190,5 @@ def test_loading_something_else_names_the_problem(tmp_path):
     with pytest.raises(ValueError, match="format version 99 is newer"):
         Ratings.load(path)
     (path / "header.json").write_text(json.dumps({**header, "n_ratings": 11}))
-    with pytest.raises(ValueError, match=r"movie.npy: shape \(10,\), header says \(11,\)"):
+    with pytest.raises(ValueError, match=r"movie.npy: shape \(10,\), the header says \(11,\) \(n_ratings\)"):
         Ratings.load(path)

@@ -1,6 +1,6 @@
 """The Netflix Prize files: `load_netflix` reads them, `write_netflix` writes them.
 
-Layouts read (see DATA_FORMATS.md):
+Layouts read (described in ``docs/data-formats.md``):
 
     training_set/mv_0000001.txt ...    one file per movie: "MovieID:" then "CustomerID,Rating,Date"
     combined_data_1.txt ... _4.txt     the same blocks, many movies per file (the Kaggle copy)
@@ -18,6 +18,12 @@ file as one bytes buffer and writes rows straight into int32/int8 arrays: 100M r
 in about 20 s with a peak of 1.8 GB (0.9 GB of columns, one file's bytes, the interpreter).
 
 Dates are checked but not kept: ratings carry no timestamps.
+
+What is refused, each with the file and line: a malformed line, a rating outside 1..5, a row
+above any ``MovieID:`` line, an ``mv_`` file whose header names another movie than its file
+name, a titles line that is not ``MovieID,YearOfRelease,Title`` or whose year is not a year,
+a data set with no ratings at all, a probe pair that is not rated or is listed twice, and —
+unless ``duplicates=`` says what to keep — a (movie, customer) pair rated twice.
 """
 
 from __future__ import annotations
@@ -27,15 +33,18 @@ from pathlib import Path
 
 import numpy as np
 
-from numpy_movievec.data import _netflix_text as text
+from numpy_movievec import checks
 from numpy_movievec.archive import staged_directory
-from numpy_movievec.data.ratings import Ratings, dense_ids
+from numpy_movievec.checks import BadValueError, MissingFileError, UnknownKeyError
+from numpy_movievec.data import _netflix_text as text
+from numpy_movievec.data.ratings import Ratings, dense_ids, settle_duplicates
 
 TITLE_FILES = ("movie_titles.txt", "movie_titles.csv")
 PROBE_FILE = "probe.txt"
+PER_MOVIE_FILE = re.compile(r"mv_(\d+)\.txt")
 
 
-def load_netflix(path, with_probe: bool = False):
+def load_netflix(path, with_probe: bool = False, duplicates: str = "error"):
     """Read the Netflix Prize ratings under ``path``; return a `Ratings`.
 
     ``path`` is a folder holding ``training_set/`` (or the ``training_set`` folder itself), a
@@ -48,11 +57,18 @@ def load_netflix(path, with_probe: bool = False):
     With ``with_probe=True`` return ``(train, probe)``: the pairs listed in ``probe.txt`` (found
     beside the ratings) are held out of ``train`` into ``probe``, the honest validation set.
 
+    The real files rate each (movie, customer) pair once; if a pair repeats, this raises
+    unless ``duplicates`` is "first" or "last" (keep that one, in file order) or "all".
+
     >>> r = load_netflix("netflix/")                       # doctest: +SKIP
     >>> train, probe = load_netflix("netflix/", with_probe=True)   # doctest: +SKIP
     """
+    checks.one_of(duplicates, ("error", "first", "last", "all"), "duplicates")
     rating_files, folders = _find_rating_files(Path(path))
-    movie, user, rating = _parse_files(rating_files, with_ratings=True)
+    movie, user, rating, where = _parse_files(rating_files, with_ratings=True)
+    if len(movie) == 0:
+        raise BadValueError(f"{path}: the rating files hold no ratings "
+                            f"({len(rating_files)} file{'s' * (len(rating_files) != 1)})")
     user, user_ids = dense_ids(user, "customer", overwrite=True)
     title_file = _find_beside(folders, TITLE_FILES)
     catalogue = read_movie_titles(title_file) if title_file else {}
@@ -62,11 +78,12 @@ def load_netflix(path, with_probe: bool = False):
                       titles=[title for _, title in known],
                       years=np.array([year for year, _ in known], np.int16),
                       movie_ids=movie_ids, user_ids=user_ids, source=f"netflix:{path}")
+    ratings = settle_duplicates(ratings, duplicates, where)
     if not with_probe:
         return ratings
     probe_file = _find_beside(folders, (PROBE_FILE,))
     if probe_file is None:
-        raise FileNotFoundError(f"{path}: no {PROBE_FILE} beside the ratings")
+        raise MissingFileError(f"{path}: no {PROBE_FILE} beside the ratings")
     return _hold_out_probe(ratings, probe_file)
 
 
@@ -77,18 +94,23 @@ def read_movie_titles(path) -> dict:
     """
     catalogue = {}
     lines = Path(path).read_bytes().decode("latin-1").splitlines()
+    low, high = checks.YEARS
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         fields = line.split(",", 2)
         if len(fields) < 3 or not fields[0].strip().isdigit() or not (
                 fields[1].strip().isdigit() or fields[1].strip() == "NULL"):
-            raise ValueError(f"{path}:{number}: expected 'MovieID,YearOfRelease,Title', "
-                             f"got {line!r}")
+            raise BadValueError(f"{path}:{number}: expected 'MovieID,YearOfRelease,Title', "
+                                f"got {line!r}")
         movie_id, year, title = fields
+        year = 0 if year.strip() == "NULL" else int(year)
+        if not low <= year <= high and year != 0:
+            raise BadValueError(f"{path}:{number}: year {year} is not a year (NULL or "
+                                f"{low}..{high}): {line!r}")
         if int(movie_id) in catalogue:
-            raise ValueError(f"{path}:{number}: movie {int(movie_id)} listed twice")
-        catalogue[int(movie_id)] = (0 if year.strip() == "NULL" else int(year), title)
+            raise BadValueError(f"{path}:{number}: movie {int(movie_id)} listed twice")
+        catalogue[int(movie_id)] = (year, title)
     return catalogue
 
 
@@ -97,7 +119,7 @@ def read_movie_titles(path) -> dict:
 def _find_rating_files(path: Path):
     """The rating files in reading order, and the folders where titles/probe may lie."""
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or directory")
+        raise MissingFileError(f"{path}: no such file or directory")
     if path.is_file():
         return [path], [path.parent]
     if (path / "training_set").is_dir():
@@ -107,13 +129,17 @@ def _find_rating_files(path: Path):
     else:
         files, folders = _combined_files(path), [path]
     if not files:
-        raise FileNotFoundError(f"{path}: no Netflix Prize ratings here (expected "
-                                "training_set/mv_*.txt or combined_data_*.txt)")
+        raise MissingFileError(f"{path}: no Netflix Prize ratings here (expected "
+                               "training_set/mv_*.txt or combined_data_*.txt)")
     return files, folders
 
 
 def _per_movie_files(folder: Path):
-    return sorted(folder.glob("mv_*.txt"))
+    files = sorted(folder.glob("mv_*.txt"))
+    for file in files:
+        if not PER_MOVIE_FILE.fullmatch(file.name):
+            raise BadValueError(f"{file}: not a per-movie file name (mv_0000001.txt, ...)")
+    return files
 
 
 def _combined_files(folder: Path):
@@ -133,7 +159,11 @@ def _find_beside(folders, names):
 # ---------------------------------------------------------------------- parsing
 
 def _parse_files(files, with_ratings: bool):
-    """Raw (movie id, customer id, rating) columns of all ``files``, in file order."""
+    """Raw (movie id, customer id, rating) columns of all ``files``, in file order, and
+    ``where(row)``: the file and line of a row, for messages.
+
+    A per-movie file (``mv_0000001.txt``) must hold only the movie its name says.
+    """
     shortest = text.SHORTEST_RATING_LINE if with_ratings else text.SHORTEST_PROBE_LINE
     # Every row needs at least `shortest` bytes, which bounds the row count from the sizes.
     # Pages of the arrays beyond the real count are never touched, so they cost no memory.
@@ -141,15 +171,33 @@ def _parse_files(files, with_ratings: bool):
     movie = np.empty(capacity, np.int32)
     user = np.empty(capacity, np.int32)
     rating = np.empty(capacity if with_ratings else 0, np.int8)
-    rows = 0
+    file_starts = [0]
     for file in files:
         data = np.fromfile(file, dtype=np.uint8)
-        rows, error, offset = text.parse_blocks(data, with_ratings, movie, user, rating, rows)
+        rows, error, offset = text.parse_blocks(data, with_ratings, movie, user, rating,
+                                                file_starts[-1])
         if error:
-            raise ValueError(_error_message(file, data, offset, text.ERRORS[error]))
+            raise BadValueError(_error_message(file, data, offset, text.ERRORS[error]))
+        _check_movie_of_file(file, movie[file_starts[-1]:rows])
+        file_starts.append(rows)
     for column in (movie, user, rating) if with_ratings else (movie, user):
-        column.resize(rows, refcheck=False)  # shrinks in place (realloc), no second copy
-    return movie, user, rating
+        column.resize(file_starts[-1], refcheck=False)  # shrinks in place (realloc), no copy
+
+    def where(row):
+        k = int(np.searchsorted(file_starts, row, side="right")) - 1
+        return f"{files[k]}:{_line_of_row(files[k], row - file_starts[k])[0]}"
+    return movie, user, rating, where
+
+
+def _check_movie_of_file(file: Path, movies: np.ndarray):
+    named = PER_MOVIE_FILE.fullmatch(file.name)
+    if named is None or not len(movies):
+        return
+    other = np.flatnonzero(movies != int(named.group(1)))
+    if len(other):
+        number, line = _line_of_row(file, int(other[0]), header=True)
+        raise BadValueError(f"{file}:{number}: the header says movie {movies[other[0]]}, the "
+                            f"file name movie {int(named.group(1))}: {line!r}")
 
 
 def _error_message(file, data, offset, problem):
@@ -169,13 +217,15 @@ def _movie_index(movie_raw, catalogue):
 
 
 def _hold_out_probe(ratings: Ratings, probe_file: Path):
-    movie_raw, user_raw, _ = _parse_files([probe_file], with_ratings=False)
+    movie_raw, user_raw, _, where = _parse_files([probe_file], with_ratings=False)
+    if len(movie_raw) == 0:
+        raise BadValueError(f"{probe_file}: lists no pairs to hold out")
     movie = _dense_or_error(ratings.movie_ids, movie_raw, probe_file, "movie")
     user = _dense_or_error(ratings.user_ids, user_raw, probe_file, "customer")
     try:
-        return ratings.split_pairs(movie, user)
-    except KeyError as exc:
-        raise ValueError(f"{probe_file}: {exc.args[0]} in the ratings") from None
+        return ratings.split_pairs(movie, user, where=where)
+    except UnknownKeyError as exc:
+        raise BadValueError(str(exc)) from None
 
 
 def _dense_or_error(known_ids, raw, probe_file, what):
@@ -186,8 +236,8 @@ def _dense_or_error(known_ids, raw, probe_file, what):
     if unknown.any():
         row = int(np.flatnonzero(unknown)[0])
         number, line = _line_of_row(probe_file, row, header=(what == "movie"))
-        raise ValueError(f"{probe_file}:{number}: {what} {raw[row]} is not in the ratings: "
-                         f"{line!r}")
+        raise BadValueError(f"{probe_file}:{number}: {what} {raw[row]} is not in the ratings: "
+                            f"{line!r}")
     return position.astype(np.int32)
 
 
@@ -225,7 +275,7 @@ def write_netflix(ratings: Ratings, directory, layout: str = "combined", probe=N
     2000
     """
     if layout not in ("combined", "training_set"):
-        raise ValueError(f"layout must be 'combined' or 'training_set', got {layout!r}")
+        raise BadValueError(f"layout must be 'combined' or 'training_set', got {layout!r}")
     _check_writable(ratings)
     with staged_directory(directory) as staging:
         blocks = _movie_blocks(ratings)
@@ -250,10 +300,10 @@ def write_netflix(ratings: Ratings, directory, layout: str = "combined", probe=N
 
 def _check_writable(ratings: Ratings):
     if ratings.rating.dtype != np.int8:
-        raise ValueError("Netflix files hold whole stars; these ratings have fractions")
+        raise BadValueError("Netflix files hold whole stars; these ratings have fractions")
     ids = np.concatenate([ratings.movie_ids, ratings.user_ids])
     if len(ids) and (ids.min() < 0 or ids.max() > 999_999_999):
-        raise ValueError("Netflix files need movie and customer ids within 0..999,999,999")
+        raise BadValueError("Netflix files need movie and customer ids within 0..999,999,999")
 
 
 def _movie_blocks(ratings: Ratings):
@@ -288,5 +338,5 @@ def _write_titles(path, ratings: Ratings):
     try:
         Path(path).write_bytes("".join(lines).encode("latin-1"))
     except UnicodeEncodeError as exc:
-        raise ValueError(f"{path}: title {exc.object[exc.start - 20:exc.end + 20]!r} "
-                         "has characters Latin-1 cannot hold") from None
+        raise BadValueError(f"{path}: title {exc.object[exc.start - 20:exc.end + 20]!r} "
+                            "has characters Latin-1 cannot hold") from None

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from numpy_movievec import checks
 from numpy_movievec.data._titles import COUNTERPARTS, GENRE_SHARES, GENRES, filler_titles
 from numpy_movievec.data.ratings import Ratings
 from numpy_movievec.jit import njit_cached
@@ -106,6 +107,7 @@ def synthetic(n_ratings: int = NETFLIX_RATINGS, n_movies: int | None = None,
     ('Yojimbo', 'A Fistful of Dollars')
     """
     n_movies, n_users = scaled_sizes(n_ratings, n_movies, n_users)
+    seed = checks.count(seed, "seed")
     catalogue_rng, audience_rng, draw_rng, noise_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
     titles, years, genre, origin, pair_index = _catalogue(n_movies, catalogue_rng)
@@ -142,13 +144,17 @@ def scaled_sizes(n_ratings: int, n_movies: int | None = None,
     >>> scaled_sizes(100_480_507)
     (17770, 480189)
     """
+    n_ratings = checks.positive_int(n_ratings, "n_ratings")
+    n_movies = None if n_movies is None else checks.positive_int(n_movies, "n_movies")
+    n_users = None if n_users is None else checks.positive_int(n_users, "n_users")
     scale = n_ratings / NETFLIX_RATINGS
     n_movies = max(40, round(NETFLIX_MOVIES * scale ** 0.5)) if n_movies is None else n_movies
     n_users = max(50, round(NETFLIX_USERS * scale ** 0.7)) if n_users is None else n_users
     fewest, most = n_movies + n_users, n_movies * (n_users // 2)
     if not fewest <= n_ratings <= most:
-        raise ValueError(f"{n_ratings:,} ratings cannot cover {n_movies:,} movies and "
-                         f"{n_users:,} users (need between {fewest:,} and {most:,})")
+        raise checks.BadValueError(f"{n_ratings:,} ratings cannot cover {n_movies:,} movies "
+                                   f"and {n_users:,} users (need between {fewest:,} and "
+                                   f"{most:,})")
     return int(n_movies), int(n_users)
 
 
