@@ -632,6 +632,7 @@ class CounterpartEvaluation:
         self.results, self.method, self.n_candidates = list(results), method, n_candidates
 
     def _ranks(self, field) -> np.ndarray:
+        """``rank`` or ``control_rank`` of the ranked pairs."""
         return np.array([getattr(r, field) for r in self.results if r.rank is not None])
 
     @property
@@ -639,18 +640,35 @@ class CounterpartEvaluation:
         """The pairs whose counterpart was not ranked (never trained)."""
         return [r for r in self.results if r.rank is None]
 
-    first = property(lambda self: int((self._ranks("rank") == 1).sum()),
-                     doc="How many counterparts the offset ranks first.")
-    top5 = property(lambda self: int((self._ranks("rank") <= 5).sum()),
-                    doc="How many counterparts the offset ranks in the top 5.")
-    median_rank = property(lambda self: _median(self._ranks("rank")),
-                           doc="The offset's median rank (None if no pair was ranked).")
-    control_first = property(lambda self: int((self._ranks("control_rank") == 1).sum()),
-                             doc="How many counterparts are the original's nearest neighbour.")
-    control_top5 = property(lambda self: int((self._ranks("control_rank") <= 5).sum()),
-                            doc="How many counterparts are among its 5 nearest neighbours.")
-    control_median_rank = property(lambda self: _median(self._ranks("control_rank")),
-                                   doc="The control's median rank.")
+    @property
+    def first(self) -> int:
+        """How many counterparts the offset query ranks first."""
+        return int((self._ranks("rank") == 1).sum())
+
+    @property
+    def top5(self) -> int:
+        """How many counterparts it ranks in the top 5."""
+        return int((self._ranks("rank") <= 5).sum())
+
+    @property
+    def median_rank(self) -> float | None:
+        """The counterparts' median rank (None when no pair was ranked)."""
+        return _median(self._ranks("rank"))
+
+    @property
+    def control_first(self) -> int:
+        """How many counterparts are the original's nearest neighbour."""
+        return int((self._ranks("control_rank") == 1).sum())
+
+    @property
+    def control_top5(self) -> int:
+        """How many counterparts are among its 5 nearest neighbours."""
+        return int((self._ranks("control_rank") <= 5).sum())
+
+    @property
+    def control_median_rank(self) -> float | None:
+        """The counterparts' median rank among the nearest neighbours."""
+        return _median(self._ranks("control_rank"))
 
     def summary(self) -> str:
         """The verdict in one line.
@@ -679,17 +697,15 @@ class CounterpartEvaluation:
         """
         import pandas as pd
 
-        listed = lambda answers: "; ".join(f"{t} ({s:.2f})" for t, s in answers)  # noqa: E731
-        frame = pd.DataFrame({
+        return pd.DataFrame({
             "original": [r.original for r in self.results],
             "counterpart": [r.counterpart for r in self.results],
             "via": [" → ".join(r.via) for r in self.results],
             **{field: pd.array([getattr(r, field) for r in self.results], dtype="Int64")
                for field in ("rank", "control_rank", "original_count", "counterpart_count")},
-            "answers": [listed(r.answers) for r in self.results],
-            "neighbours": [listed(r.neighbours) for r in self.results],
+            "answers": [_listed(r.answers) for r in self.results],
+            "neighbours": [_listed(r.neighbours) for r in self.results],
         })
-        return frame
 
     def __str__(self):
         columns = ["original", "counterpart", "rank", "control_rank", "counterpart_count",
@@ -699,6 +715,11 @@ class CounterpartEvaluation:
                 f"{table}\n{self.summary()}")
 
     __repr__ = __str__
+
+
+def _listed(answers) -> str:
+    """``"The Ring (0.93); Heat (0.41)"`` from ``[(title, score), ...]``."""
+    return "; ".join(f"{title} ({score:.2f})" for title, score in answers)
 
 
 def _median(ranks):
