@@ -708,13 +708,21 @@ class CounterpartEvaluation:
         })
 
     def __str__(self):
-        columns = ["original", "counterpart", "rank", "control_rank", "counterpart_count",
-                   "answers"]
-        table = self.to_frame()[columns].to_string(index=False) if self.results else ""
+        frame = self.to_frame()[["original", "counterpart", "rank", "control_rank",
+                                 "counterpart_count", "answers"]]
+        table = _left_aligned_table(frame) if len(frame) else ""
         return (f"counterparts by {self.method}, ranked among {self.n_candidates:,} movies\n"
                 f"{table}\n{self.summary()}")
 
     __repr__ = __str__
+
+
+def _left_aligned_table(frame) -> str:
+    """``frame`` as text, every column aligned left under its name, "-" where a value is NA."""
+    cells = frame.astype(object).where(frame.notna(), "-").astype(str)
+    widths = {name: max(len(name), cells[name].str.len().max()) for name in cells}
+    return cells.to_string(index=False, justify="left",
+                           formatters={name: f"{{:<{widths[name]}}}".format for name in cells})
 
 
 def _listed(answers) -> str:
