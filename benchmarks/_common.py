@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +35,7 @@ def machine_facts() -> dict:
     return {
         "cpu": _cpu_model(), "cores": os.cpu_count(), "ram_gb": _ram_gb(),
         "os": platform.platform(), "python": platform.python_version(),
-        "packages": {name: _version(name) for name in PACKAGES},
+        "packages": {name: package_version(name) for name in PACKAGES},
         "numba_threading_layer": numba_threading_layer(),
         "environment": {name: os.environ.get(name, "unset") for name in THREAD_VARIABLES},
         "commit": _commit(),
@@ -110,8 +109,12 @@ def _ram_gb():
     return None
 
 
-def _version(package):
-    """An installed package's version, without importing it."""
+def package_version(package) -> str | None:
+    """An installed package's version (None if it is not installed), without importing it.
+
+    >>> package_version("numpy") is not None, package_version("no-such-package-here")
+    (True, None)
+    """
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
@@ -178,6 +181,7 @@ def json_from_child(command, env=None, timeout=None) -> dict:
     Raises `ChildFailed` if it exits non-zero or runs past ``timeout`` seconds, with the
     tail of its standard error kept in ``.stderr``.
 
+    >>> import sys
     >>> json_from_child([sys.executable, "-c", "print('{\\"x\\": 1}')"])
     {'x': 1}
     """

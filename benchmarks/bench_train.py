@@ -1,57 +1,46 @@
-"""Training throughput and peak memory: NumPy reference, Numba engine, and PyTorch, side by side.
+"""Training throughput and peak memory: our engines beside PyTorch and the seed's Keras code.
 
-    python benchmarks/bench_train.py               # 4 variants x 4 batch sizes x 1, 2 threads
-    python benchmarks/bench_train.py --full-epoch  # ... plus one timed 100M-rating epoch
-    python benchmarks/bench_train.py --quick       # smoke test: tiny data, a minute or two
+    python benchmarks/bench_train.py               # every variant x batch size x threads
+    python benchmarks/bench_train.py --contended   # the same, one core kept busy meanwhile
+    python benchmarks/bench_train.py --full-epoch  # ... plus one 100M-rating fit() epoch
+    python benchmarks/bench_train.py --quick       # smoke test: tiny data, every variant
 
-What is measured. Four variants train the seed model (Embedding 40 ‖ Embedding 40 → 64 → 64 →
-64 → 1, mean squared error) on the same synthetic Netflix-shaped ratings, with full-size tables
-(17,770 movies × 480,189 users — the user table's size is what makes dense PyTorch slow):
+Every variant trains the seed model (Embedding 40 ‖ Embedding 40 → 64 → 64 → 64 → 1, mean
+squared error) on the same synthetic ratings, with Netflix-size tables by default (the user
+table's size is what makes dense PyTorch slow), from the same weights: ``RatingNet(seed=0)``'s,
+saved once per run and loaded by every cell.
 
-    numpy             our reference engine (``fit(engine="numpy")``): NumPy, one batch per step
-    numba             our compiled engine (``fit(engine="numba")``)
-    torch-adadelta    benchmarks/torch_seed.TorchRatingNet + torch.optim.Adadelta(lr=1, rho=0.95,
-                      eps=1e-7), dense embedding gradients: the seed's recipe, translated
-    torch-sparseadam  TorchRatingNet(sparse=True) + SparseAdam (embeddings) + Adam (dense layers):
-                      the usual way to make big embeddings fast in PyTorch
+    numpy             our reference engine: one NumPy step per batch
+    numba             our compiled engine
+    torch-adadelta    ``TorchRatingNet`` + ``torch.optim.Adadelta(lr=1, rho=0.95, eps=1e-7)``,
+                      dense embedding gradients: the seed's recipe, translated
+    torch-sparseadam  sparse embedding gradients + ``SparseAdam``, ``Adam`` for the dense
+                      layers: the usual way to make big embeddings fast in PyTorch
+    torch-compile     torch-sparseadam with the dense layers compiled by ``torch.compile``
+                      (inductor cannot make sparse gradients, so the lookups stay eager)
+    keras             the seed's own Keras code (Keras 3, PyTorch backend), ``train_on_batch``;
+                      at batch 32 and 1024 only
 
-How. Each (variant, batch size, threads) cell runs in its own fresh subprocess with
-OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS set to the thread count (plus ``torch.set_num_threads`` or
-Numba's ``set_num_threads``, as ``fit(threads=...)`` does), so thread settings are clean and its
-peak memory is its own. The child warms up (a few batches: loads Numba's cached machine code,
-allocates optimizer state), then measures ``--repeats`` times: draw a fresh permutation of the
-data (not timed, for every variant), then train batches until one pass over the data is done
-or ``--seconds`` have passed, and divide the ratings trained by the time taken. The table
-reports the median, and the peak RSS of the timed passes (the high-water mark is reset after
-the warm-up: resident libraries, model, optimizer state, the data pages touched and the
-shuffled order count; a one-off Numba compilation does not).
+Each (variant, batch size, threads) cell is a fresh process, so its thread settings and peak
+memory are its own. Threads: a number n sets OMP/OPENBLAS/MKL_NUM_THREADS=n and is passed on
+as ``fit(threads=n)`` passes it to our engines, or as ``torch.set_num_threads(n)``; ``auto``
+sets nothing: each library's default (ours: ``fit``'s ``threads="auto"``). A cell warms up on a
+few batches (torch.compile compiles, Numba loads its cached code), then ``--repeats`` times
+draws a permutation (not timed) and trains whole batches for one pass or ``--seconds``; the
+table shows the median rate and the peak memory (VmHWM, reset after the warm-up). Ours are
+timed through ``engine.train_batches``, the loop ``fit`` runs; the others take pre-shuffled
+tensors (arrays for Keras), one step per batch. ``--contended`` keeps one core busy while each
+cell runs (``OTHER_WORK``) and writes bench_train_contended.md beside the quiet report.
 
-Our engines are timed through ``engine.train_batches`` — the loop ``fit`` runs, minus its
-progress line and per-call loss bookkeeping — so a measurement can stop at the time box (calls
-start at one batch and grow to ``fit``'s call size within a fraction of a second; see
-`time_box`). PyTorch gets the equivalent: index and rating tensors gathered in the shuffled
-order beforehand, then per batch a slice, ``zero_grad(set_to_none=True)``, forward,
-``backward()``, ``step()``. All variants start from the same Keras initialisation (uniform
-±0.05 embeddings, Glorot weights).
-
-``--full-epoch`` adds the end-to-end number: 100,480,507 synthetic ratings (generated, or loaded
-from ``--store``), one ``mv.fit`` epoch at batch 1024 with the Numba engine on 2 threads, data
-memory-mapped from the store; reports the epoch's seconds (``History.seconds``), ratings/s and
-the peak RSS of the epoch (high-water mark reset after a few-batch warm-up ``fit``).
-
-Results: a markdown table on stdout and in benchmarks/results/bench_train.md, raw numbers in
-benchmarks/results/bench_train.json, with the machine and the command line.
+Results: markdown on stdout and in benchmarks/results/bench_train[_contended].md (``--out``),
+raw numbers and the evaluated targets in the .json beside it.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib.metadata
 import json
 import os
-import platform
-import resource
 import shlex
 import shutil
 import statistics
@@ -60,76 +49,62 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks._common import (ChildFailed, describe_machine, json_from_child,  # noqa: E402
+                                machine_facts, markdown_row, package_version, peak_memory_mb,
+                                reset_peak_memory, write_report)
 
-RESULTS = ROOT / "benchmarks" / "results" / "bench_train.md"
-NETFLIX_RATINGS, NETFLIX_MOVIES, NETFLIX_USERS = 100_480_507, 17_770, 480_189
 OURS = ("numpy", "numba")
-TORCH = ("torch-adadelta", "torch-sparseadam")
-VARIANTS = OURS + TORCH
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMBA_NUM_THREADS")
+PEERS = ("torch-adadelta", "torch-sparseadam", "torch-compile", "keras")
+VARIANTS = OURS + PEERS
+ONLY_AT = {"keras": (32, 1024)}  # batch sizes a slow variant runs at
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+SPINNER = "while True: pass"
+OTHER_WORK = (f"one `python -c '{SPINNER}'` process, not pinned, same priority, started before "
+              "and stopped after each cell's process (and the epoch's)")
+SEED = 0
 WARM_UP_BATCHES = 5
 CALLS_PER_BOX = 20  # aim for train() calls of about a twentieth of the time box
-BUSY_LOAD = 0.5  # a 1-minute load average above this before the run: not a quiet machine
-SEED = 0
-DIM, HIDDEN = 40, (64, 64, 64)
+CELL_TIMEOUT = 1800  # seconds; a cell still running then is stopped and reported as failed
+QUICK = dict(ratings=30_000, movies=500, users=3_000, epoch_ratings=100_000,
+             batch_sizes="32,1024", threads="1,2,auto", repeats=1, seconds=0.3)
 
-QUICK = dict(ratings=200_000, movies=2_000, users=20_000, epoch_ratings=300_000,
-             batch_sizes="32,1024", threads="1", repeats=1, seconds=0.5)
-FULL = dict(ratings=5_000_000, movies=NETFLIX_MOVIES, users=NETFLIX_USERS,
-            epoch_ratings=NETFLIX_RATINGS, batch_sizes="32,256,1024,4096", threads="1,2",
-            repeats=3, seconds=3.0)
+
+def netflix_sizes():
+    """(ratings, movies, users) of the Netflix Prize, from the package.
+
+    Imported here, not at the top: the PyTorch and Keras cells import this script and must
+    not load Numba and the library, or their peak memory would not be their own.
+    """
+    from numpy_movievec.data.synthetic import NETFLIX_MOVIES, NETFLIX_RATINGS, NETFLIX_USERS
+    return NETFLIX_RATINGS, NETFLIX_MOVIES, NETFLIX_USERS
 
 
 # ====================================================================== in a child process
 
-# ---------------------------------------------------------------------- data
-
 def generate_data(spec):
-    """Write ``spec["ratings"]`` synthetic ratings as a Ratings store (``.npy`` columns)."""
-    from numpy_movievec.data.ratings import Ratings
-    directory, n_ratings = spec["store"], spec["ratings"]
-    n_movies, n_users = spec["movies"], spec["users"]
+    """Write synthetic ratings as a store (``.npy`` columns) and the shared initial weights."""
+    from numpy_movievec import RatingNet, synthetic
     started = time.perf_counter()
-    try:
-        from numpy_movievec.data.synthetic import synthetic
-        ratings = synthetic(n_ratings, n_movies=n_movies, n_users=n_users, seed=SEED)
-        generator = f"numpy_movievec synthetic(seed={SEED})"
-    except ImportError:  # the generator is not there: heavy-tailed random pairs will do
-        movie, user, rating = _random_ratings(n_ratings, n_movies, n_users)
-        ratings = Ratings(movie, user, rating, n_movies=n_movies, n_users=n_users)
-        generator = f"log-normal random pairs (seed={SEED}), bench_train fallback"
-    ratings.save(directory)
-    return {"generator": generator, "seconds": time.perf_counter() - started}
-
-
-def _random_ratings(n_ratings, n_movies, n_users):
-    """Log-normal movie popularity and user activity, Netflix's star histogram; repeats allowed."""
-    rng = np.random.default_rng(SEED)
-
-    def heavy_tailed(n, sigma):
-        weights = np.exp(sigma * rng.standard_normal(n))
-        return np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(n_ratings))
-
-    movie = np.minimum(heavy_tailed(n_movies, 1.5), n_movies - 1).astype(np.int32)
-    user = np.minimum(heavy_tailed(n_users, 1.1), n_users - 1).astype(np.int32)
-    rating = rng.choice(np.arange(1, 6, dtype=np.int8), n_ratings,
-                        p=[0.046, 0.101, 0.287, 0.336, 0.230])
-    return movie, user, rating
+    ratings = synthetic(spec["ratings"], n_movies=spec["movies"], n_users=spec["users"],
+                        seed=SEED)
+    ratings.save(spec["store"])
+    if "weights" in spec:  # the seed architecture: RatingNet's defaults
+        np.savez(spec["weights"], **RatingNet(ratings.n_movies, ratings.n_users, seed=SEED).params)
+    return {"generator": f"numpy_movievec synthetic(seed={SEED})",
+            "seconds": time.perf_counter() - started}
 
 
 def load_columns(store):
-    """``(movie, user, rating, n_movies, n_users)`` memory-mapped from a store directory.
-
-    Read directly (not through ``Ratings.load``) so the PyTorch children import neither Numba
-    nor this library, and their peak memory is PyTorch's own.
-    """
+    """``(movie, user, rating, n_movies, n_users)`` memory-mapped from a store directory,
+    read directly, without importing the library (see `netflix_sizes`)."""
     store = Path(store)
     header = json.loads((store / "header.json").read_text())
     columns = [np.load(store / f"{name}.npy", mmap_mode="r")
@@ -141,19 +116,20 @@ def load_columns(store):
 #
 # A trainer offers ``prepare(order)`` (untimed: adopt an epoch's shuffled order),
 # ``train(first_batch, n_batches)`` (timed) and ``batches_per_call`` (how many batches one
-# ``train`` call should take: the harness checks the clock between calls).
+# ``train`` call may take: the harness reads the clock between calls).
 
 class EngineTrainer:
     """Our engine (``"numpy"`` or ``"numba"``), driven the way ``fit`` drives it."""
 
-    def __init__(self, engine, data, batch_size):
-        from numpy_movievec.nn import Adadelta, RatingNet
+    def __init__(self, engine, data, weights, batch_size, threads):
+        from numpy_movievec import Adadelta, RatingNet
         from numpy_movievec.nn.engines import ENGINES
         movie, user, rating, n_movies, n_users = data
-        net = RatingNet(n_movies, n_users, dim=DIM, hidden=HIDDEN, seed=SEED)
-        net.optimizer = Adadelta(lr=1.0, rho=0.95, eps=1e-7)
+        net = RatingNet(n_movies, n_users, seed=SEED)
+        net.params = {name: weights[name] for name in net.params}  # the run's shared weights
+        net.optimizer = Adadelta()  # the seed's: lr 1.0, rho 0.95, eps 1e-7
         movie, user, rating = net.check_batch(movie, user, rating)
-        self.engine = ENGINES[engine](net, net.optimizer, movie, user, rating)
+        self.engine = ENGINES[engine](net, net.optimizer, movie, user, rating, threads=threads)
         self.batch_size = batch_size
         self.batches_per_call = max(1, self.engine.ratings_per_call // batch_size)
 
@@ -164,84 +140,98 @@ class EngineTrainer:
         self.engine.train_batches(self.order, self.batch_size, first_batch, n_batches)
 
 
-class TorchTrainer:
-    """`TorchRatingNet` with the given optimizers; batches sliced from pre-shuffled tensors."""
+class PeerTrainer:
+    """One framework step per batch, on columns gathered in the epoch's order beforehand."""
 
     batches_per_call = 1
 
-    def __init__(self, data, batch_size, sparse, make_optimizers):
+    def __init__(self, data, batch_size, threads):
         import torch
-
-        from benchmarks.torch_seed import TorchRatingNet, mse_loss
-        self.torch, self.mse_loss = torch, mse_loss
-        self.movie, self.user, self.rating, n_movies, n_users = data
-        self.model = keras_initialised(
-            TorchRatingNet(n_movies, n_users, dim=DIM, hidden=HIDDEN, sparse=sparse))
-        self.optimizers = make_optimizers(self.model)
+        if threads != "auto":
+            torch.set_num_threads(threads)
+        self.movie, self.user, self.rating = data[:3]
         self.batch_size = batch_size
 
     def prepare(self, order):
-        torch = self.torch
-        self.movies = torch.from_numpy(self.movie[order].astype(np.int64))
-        self.users = torch.from_numpy(self.user[order].astype(np.int64))
-        self.ratings = torch.from_numpy(self.rating[order].astype(np.float32))
+        self.columns = self.gather(order)
 
     def train(self, first_batch, n_batches):
         size = self.batch_size
         for b in range(first_batch, first_batch + n_batches):
-            batch = slice(b * size, (b + 1) * size)
-            for optimizer in self.optimizers:
-                optimizer.zero_grad(set_to_none=True)
-            loss = self.mse_loss(self.model, self.movies[batch], self.users[batch],
-                                 self.ratings[batch])
-            loss.backward()
-            for optimizer in self.optimizers:
-                optimizer.step()
+            self.step(*(column[b * size:(b + 1) * size] for column in self.columns))
 
 
-def keras_initialised(model):
-    """The seed's (Keras) initialisation, as ``RatingNet`` uses: embeddings U(±0.05), Glorot, 0."""
-    import torch
-    with torch.no_grad():
-        for embedding in (model.movie_embedding, model.user_embedding):
-            embedding.weight.uniform_(-0.05, 0.05)
-        for layer in (*model.hidden, model.output):
-            torch.nn.init.xavier_uniform_(layer.weight)
-            layer.bias.zero_()
-    return model
+class TorchTrainer(PeerTrainer):
+    """`TorchRatingNet` from our weights, with the variant's optimizers (and compiler)."""
+
+    def __init__(self, variant, data, weights, batch_size, threads):
+        super().__init__(data, batch_size, threads)
+        import torch
+
+        from benchmarks.torch_seed import TorchRatingNet, mean_squared_error
+        self.torch = torch
+        model = TorchRatingNet.from_params(weights, sparse=variant != "torch-adadelta")
+        if variant == "torch-adadelta":
+            self.optimizers = [torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95,
+                                                    eps=1e-7)]
+        else:
+            embeddings = [model.movie_embedding.weight, model.user_embedding.weight]
+            dense = [p for p in model.parameters() if all(p is not e for e in embeddings)]
+            self.optimizers = [torch.optim.SparseAdam(embeddings), torch.optim.Adam(dense)]
+        head = torch.compile(model.head) if variant == "torch-compile" else model.head
+        self.loss = lambda movies, users, ratings: mean_squared_error(
+            head(model.embed(movies, users)), ratings)
+
+    def gather(self, order):
+        torch = self.torch
+        return (torch.from_numpy(self.movie[order].astype(np.int64)),
+                torch.from_numpy(self.user[order].astype(np.int64)),
+                torch.from_numpy(self.rating[order].astype(np.float32)))
+
+    def step(self, movies, users, ratings):
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        self.loss(movies, users, ratings).backward()
+        for optimizer in self.optimizers:
+            optimizer.step()
 
 
-def adadelta(model):
-    import torch
-    return [torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)]
+class KerasTrainer(PeerTrainer):
+    """The seed's Keras model (`keras_seed_model`) from our weights, ``train_on_batch``."""
+
+    def __init__(self, variant, data, weights, batch_size, threads):
+        super().__init__(data, batch_size, threads)
+        from benchmarks.torch_seed import keras_seed_model
+        self.model = keras_seed_model(weights)
+
+    def gather(self, order):
+        return (self.movie[order].astype(np.int32)[:, None],  # (N, 1): the seed's inputs
+                self.user[order].astype(np.int32)[:, None],
+                self.rating[order].astype(np.float32)[:, None])
+
+    def step(self, movies, users, ratings):
+        self.model.train_on_batch([movies, users], ratings)
 
 
-def sparse_adam(model):
-    import torch
-    embeddings = [model.movie_embedding.weight, model.user_embedding.weight]
-    dense = [p for p in model.parameters() if all(p is not e for e in embeddings)]
-    return [torch.optim.SparseAdam(embeddings), torch.optim.Adam(dense)]
-
-
-def make_trainer(variant, data, batch_size):
-    if variant in OURS:
-        return EngineTrainer(variant, data, batch_size)
-    return TorchTrainer(data, batch_size, sparse=variant == "torch-sparseadam",
-                        make_optimizers=sparse_adam if variant == "torch-sparseadam" else adadelta)
+TRAINERS = {"numpy": EngineTrainer, "numba": EngineTrainer, "torch-adadelta": TorchTrainer,
+            "torch-sparseadam": TorchTrainer, "torch-compile": TorchTrainer,
+            "keras": KerasTrainer}
 
 
 # ---------------------------------------------------------------------- the timing harness
 
 def time_box(trainer, order, batch_size, seconds):
-    """Train one pass over ``order``, or until ``seconds`` have passed; return (ratings, seconds).
+    """Train whole batches of ``order`` until one pass is done or ``seconds`` have passed;
+    return (ratings trained, seconds).
 
     The clock is read between ``train`` calls. Calls start at one batch and grow (at most 8×
     at a time) towards ``seconds / CALLS_PER_BOX`` each, up to the trainer's own
     ``batches_per_call``: a fast engine soon runs at its native call size, a slow one (or one
-    starved of cores) cannot overrun the box by more than a short call.
+    starved of cores) cannot overrun the box by more than a short call. A last, partial batch
+    is left out: it would make torch.compile compile again, inside the timing.
     """
     trainer.prepare(order)
-    n_batches = -(-len(order) // batch_size)
+    n_batches = len(order) // batch_size
     done, count = 0, 1
     started = now = time.perf_counter()
     while done < n_batches and now - started < seconds:
@@ -251,134 +241,99 @@ def time_box(trainer, order, batch_size, seconds):
         call_started, now = now, time.perf_counter()
         wanted = count * (seconds / CALLS_PER_BOX) / max(now - call_started, 1e-9)
         count = int(max(1, min(wanted, 8 * count, trainer.batches_per_call)))
-    elapsed = now - started
-    return min(done * batch_size, len(order)), elapsed
+    return done * batch_size, now - started
 
 
 def measure_cell(spec):
     """One (variant, batch size, threads) cell: warm up, then ``repeats`` time-boxed passes."""
-    variant, batch_size, threads = spec["variant"], spec["batch_size"], spec["threads"]
+    variant, batch_size = spec["variant"], spec["batch_size"]
     data = load_columns(spec["store"])
     n_ratings = len(data[0])
-    with thread_limit(variant, threads):
-        started = time.perf_counter()
-        trainer = make_trainer(variant, data, batch_size)
-        warm_up = np.random.default_rng([SEED, 0]).permutation(n_ratings)
-        warm_up = warm_up[:WARM_UP_BATCHES * batch_size]
-        time_box(trainer, warm_up, batch_size, seconds=float("inf"))
-        warm_up_seconds = time.perf_counter() - started
-        warm_up_peak = reset_peak_rss()
-        runs = []
-        for repeat in range(1, spec["repeats"] + 1):
-            order = np.random.default_rng([SEED, repeat]).permutation(n_ratings)
-            trained, seconds = time_box(trainer, order, batch_size, spec["seconds"])
-            runs.append({"ratings": trained, "seconds": seconds, "rate": trained / seconds})
-            del order
-    result = {"runs": runs, "rate": statistics.median(run["rate"] for run in runs),
-              "warm_up_seconds": warm_up_seconds, "warm_up_peak_rss_mb": warm_up_peak}
-    if variant == "numba":
-        import numba
-        result["threading_layer"] = numba.threading_layer()
-    return result
-
-
-@contextmanager
-def thread_limit(variant, threads):
-    """PyTorch's or Numba's thread count for the block (the environment variables are set too)."""
-    if variant in TORCH:
-        import torch
-        torch.set_num_threads(threads)
-        yield
-    else:
-        from numpy_movievec.nn.engines import numba_threads
-        with numba_threads(threads):  # what fit(threads=...) uses
-            yield
+    started = time.perf_counter()
+    trainer = TRAINERS[variant](variant, data, dict(np.load(spec["weights"])), batch_size,
+                                spec["threads"])
+    warm_up = np.random.default_rng([SEED, 0]).permutation(n_ratings)
+    time_box(trainer, warm_up[:WARM_UP_BATCHES * batch_size], batch_size, float("inf"))
+    warm_up_seconds = time.perf_counter() - started
+    warm_up_peak = reset_peak_memory()
+    runs = []
+    for repeat in range(1, spec["repeats"] + 1):
+        order = np.random.default_rng([SEED, repeat]).permutation(n_ratings)
+        trained, seconds = time_box(trainer, order, batch_size, spec["seconds"])
+        runs.append({"ratings": trained, "seconds": seconds, "rate": trained / seconds})
+        del order
+    return {"runs": runs, "rate": statistics.median(run["rate"] for run in runs),
+            "warm_up_seconds": warm_up_seconds, "warm_up_peak_rss_mb": warm_up_peak}
 
 
 def measure_full_epoch(spec):
     """One ``mv.fit`` epoch over the whole store (memory-mapped), Numba engine."""
-    import numba
-
     import numpy_movievec as mv
-    from numpy_movievec.data.ratings import Ratings
-    ratings = Ratings.load(spec["store"], mmap=True)
-    net = mv.RatingNet(ratings.n_movies, ratings.n_users, dim=DIM, hidden=HIDDEN, seed=SEED)
+    ratings = mv.Ratings.load(spec["store"], mmap=True)
+    net = mv.RatingNet(ratings.n_movies, ratings.n_users, seed=SEED)
     options = dict(epochs=1, batch_size=spec["batch_size"], engine="numba",
                    threads=spec["threads"], seed=SEED, progress=False)
-    warm_up = ratings.rows(slice(0, WARM_UP_BATCHES * spec["batch_size"]))
-    mv.fit(net, warm_up, **options)  # loads the compiled kernels for these very array types
-    warm_up_peak = reset_peak_rss()
+    mv.fit(net, ratings.rows(slice(0, WARM_UP_BATCHES * spec["batch_size"])), **options)
+    warm_up_peak = reset_peak_memory()  # the warm-up loaded the kernels for these array types
     started = time.perf_counter()
     history = mv.fit(net, ratings, **options)
     wall = time.perf_counter() - started
     seconds = history.seconds[-1]
     return {"ratings": len(ratings), "seconds": seconds, "rate": len(ratings) / seconds,
             "fit_wall_seconds": wall, "train_rmse": history.train_rmse[-1],
-            "warm_up_peak_rss_mb": warm_up_peak, "threading_layer": numba.threading_layer()}
+            "warm_up_peak_rss_mb": warm_up_peak}
 
 
-def peak_rss_mb():
-    """This process's peak resident memory so far (since the last `reset_peak_rss`), in MB.
-
-    VmHWM, not ``ru_maxrss``: after a fork and exec, ``ru_maxrss`` starts from the parent's
-    peak, so a small child would report the parent's memory.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_peak_rss():
-    """Return the peak so far, then restart the high-water mark (Linux: /proc/self/clear_refs).
-
-    Called after the warm-up, so the reported peak is the training's: what stays resident
-    (libraries, model, optimizer state) counts, a one-off Numba compilation does not. Where
-    the reset is refused, the peak simply keeps including the warm-up.
-    """
-    peak = peak_rss_mb()
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-    return peak
-
-
-def run_child(spec):
+def child_main(spec):
     kinds = {"cell": measure_cell, "epoch": measure_full_epoch, "generate": generate_data}
     result = kinds[spec["kind"]](spec)
-    result["peak_rss_mb"] = peak_rss_mb()
+    result["peak_rss_mb"] = peak_memory_mb()
     print(json.dumps(result))
 
 
 # ====================================================================== the parent
 
-def in_child(spec, threads=None, label=""):
-    """Run ``spec`` in a fresh interpreter (thread variables set); its JSON result or None."""
+def in_child(spec, label, threads="auto", contended=False):
+    """Run ``spec`` in a fresh interpreter; its result, or ``{"error": ...}`` if it failed."""
     env = dict(os.environ)
-    if threads is not None:
-        env.update({name: str(threads) for name in THREAD_VARIABLES})
+    if threads != "auto":
+        env.update({name: str(threads) for name in BLAS_THREADS})
     command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode:
-        print(f"  {label}: FAILED\n{_indent(done.stderr[-3000:])}", file=sys.stderr)
-        return None
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    with other_work(contended):
+        try:
+            return json_from_child(command, env, timeout=CELL_TIMEOUT)
+        except ChildFailed as failure:
+            print(f"  {label}: FAILED: {failure}\n{failure.stderr}", file=sys.stderr)
+            return {"error": str(failure), "stderr": failure.stderr}
 
 
-def measure_cells(args, store):
+@contextmanager
+def other_work(enabled):
+    """With ``enabled``, keep one core busy for the block (`OTHER_WORK`)."""
+    if not enabled:
+        yield
+        return
+    spinner = subprocess.Popen([sys.executable, "-c", SPINNER])
+    try:
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def measure_cells(args, files):
     cells = []
     for batch_size in args.batch_sizes:
         for threads in args.threads:
             for variant in args.variants:
-                label = f"{variant}, batch {batch_size}, {threads} thread(s)"
+                if batch_size not in ONLY_AT.get(variant, (batch_size,)):
+                    continue
+                label = f"{variant}, batch {batch_size}, threads {threads}"
                 spec = {"kind": "cell", "variant": variant, "batch_size": batch_size,
-                        "threads": threads, "store": str(store), "repeats": args.repeats,
-                        "seconds": args.seconds}
-                result = in_child(spec, threads, label)
-                if result:
+                        "threads": threads, "repeats": args.repeats, "seconds": args.seconds,
+                        **files}
+                result = in_child(spec, label, threads, args.contended)
+                if "rate" in result:
                     print(f"  {label}: {result['rate']:,.0f} ratings/s, "
                           f"peak {result['peak_rss_mb']:,.0f} MB", file=sys.stderr)
                 cells.append({"variant": variant, "batch_size": batch_size, "threads": threads,
@@ -389,232 +344,206 @@ def measure_cells(args, store):
 def full_epoch(args, work):
     """Generate (or reuse ``--store``) the big data set, then time one epoch in a child."""
     store = Path(args.store) if args.store else work / "epoch-store"
-    generated = None
+    generator = "loaded from --store"
     if not (store / "header.json").exists():
         print(f"generating {args.epoch_ratings:,} ratings into {store} ...", file=sys.stderr)
         generated = in_child({"kind": "generate", "store": str(store),
                               "ratings": args.epoch_ratings, "movies": args.movies,
-                              "users": args.users}, label="generate")
-        if generated is None:
-            return None
+                              "users": args.users}, "generate")
+        if "error" in generated:
+            return generated
+        generator = generated["generator"]
     print(f"timing one epoch over {store} ...", file=sys.stderr)
-    result = in_child({"kind": "epoch", "store": str(store), "batch_size": args.epoch_batch,
-                       "threads": args.epoch_threads}, args.epoch_threads, "full epoch")
-    if result:
-        result.update(store=str(store), batch_size=args.epoch_batch, threads=args.epoch_threads,
-                      generator=(generated or {}).get("generator", "loaded from --store"))
-        print(f"  full epoch: {result['seconds']:.1f} s, {result['rate']:,.0f} ratings/s, "
-              f"peak {result['peak_rss_mb'] / 1024:.2f} GB", file=sys.stderr)
+    spec = {"kind": "epoch", "store": str(store), "batch_size": args.epoch_batch,
+            "threads": args.epoch_threads}
+    result = in_child(spec, "full epoch", args.epoch_threads, args.contended)
+    result.update(store=str(store), batch_size=args.epoch_batch, threads=args.epoch_threads,
+                  generator=generator)
     return result
+
+
+# ---------------------------------------------------------------------- what was measured
+
+class Measured:
+    """A run's cells and epoch, looked up the way the tables and the targets ask."""
+
+    def __init__(self, cells, epoch, contended):
+        self.results = {(c["variant"], c["batch_size"], c["threads"]): c["result"]
+                        for c in cells}
+        self.epoch = epoch
+        self.load = "contended" if contended else "quiet"
+
+    def rate(self, variant, batch_size, threads):
+        return self.results.get((variant, batch_size, threads), {}).get("rate")
+
+    def fastest_peer(self, batch_size):
+        rates = [result.get("rate") for (variant, batch, _), result in self.results.items()
+                 if variant in PEERS and batch == batch_size]
+        return max(filter(None, rates), default=None)
+
+    def versus_peers(self, batch_size, threads=2):
+        return _ratio(self.rate("numba", batch_size, threads), self.fastest_peer(batch_size))
+
+    def default_gain(self, batch_size):
+        """Numba with the default threads ("auto") over Numba with one thread."""
+        return _ratio(self.rate("numba", batch_size, "auto"), self.rate("numba", batch_size, 1))
+
+    def netflix_epoch(self, key):
+        """``key`` of the full epoch's result, if it was the 100M-rating epoch at batch 1024."""
+        epoch = self.epoch or {}
+        if epoch.get("ratings") == netflix_sizes()[0] and epoch.get("batch_size") == 1024:
+            return epoch.get(key)
+        return None
+
+
+def _ratio(a, b):
+    return a / b if a and b else None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of issue 8's targets: what to read from a run, and the bound it must meet."""
+
+    name: str
+    unit: str  # "ratings/s", "×", "s" or "GB"
+    measure: Callable[[Measured], float | None]
+    at_least: float | None = None
+    at_most: float | None = None
+    load: str = "quiet"  # the run it is judged on: "quiet" or "contended"
+
+    def goal(self):
+        return (f"≥ {_show(self.at_least, self.unit, bound=True)}" if self.at_least is not None
+                else f"≤ {_show(self.at_most, self.unit, bound=True)}")
+
+    def evaluate(self, measured):
+        """``(measured, verdict)`` as the targets table shows them."""
+        value = self.measure(measured)
+        if value is None:
+            return "not measured", ""
+        if self.load != measured.load:
+            return _show(value, self.unit), f"n/a: judged on a {self.load} run"
+        met = value >= self.at_least if self.at_least is not None else value <= self.at_most
+        return _show(value, self.unit), "yes" if met else "no"
+
+
+TARGETS = (
+    Target("numba, batch 1024, 2 threads", "ratings/s",
+           lambda m: m.rate("numba", 1024, 2), at_least=1.6e6),
+    *(Target(f"numba (2 threads) ÷ fastest PyTorch/Keras cell, batch {batch}", "×",
+             lambda m, batch=batch: m.versus_peers(batch), at_least=times)
+      for batch, times in ((32, 20), (1024, 5), (4096, 5))),
+    Target("numba, default threads ÷ 1 thread, batch 1024", "×",
+           lambda m: m.default_gain(1024), at_least=1.8),
+    Target("numba, default threads ÷ 1 thread, batch 1024, one core busy", "×",
+           lambda m: m.default_gain(1024), at_least=0.9, load="contended"),
+    Target("100M-rating fit() epoch, batch 1024", "s",
+           lambda m: m.netflix_epoch("seconds"), at_most=63),
+    Target("peak memory of that epoch", "GB",
+           lambda m: _ratio(m.netflix_epoch("peak_rss_mb"), 1024), at_most=3),  # MB → GB
+)
 
 
 # ---------------------------------------------------------------------- the report
 
-def machine():
-    """What the numbers were measured on."""
-    info = {"cpu": _cpu_model(), "cores": os.cpu_count(), "ram_gb": _ram_gb(),
-            "os": platform.platform(), "python": platform.python_version(),
-            "numpy": np.__version__, "numba": _version("numba"), "torch": _torch_version(),
-            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "load_average_before": list(os.getloadavg())}
-    info.update({name: os.environ.get(name, "unset") for name in ("OPENBLAS_CORETYPE",)})
-    return info
-
-
-def _cpu_model():
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def _ram_gb():
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return round(int(line.split()[1]) / 2**20, 1)
-    return None
-
-
-def _torch_version():
-    return _version("torch")
-
-
-def _version(package):
-    """An installed package's version, without importing it (the parent stays small)."""
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _rate(cell):
-    return cell["result"]["rate"] if cell and cell["result"] else None
-
-
-def best_torch(cells, batch_size, threads=None):
-    """The fastest PyTorch cell at ``batch_size`` (and ``threads``, if given), or None."""
-    rates = [_rate(c) for c in cells if c["variant"] in TORCH and c["batch_size"] == batch_size
-             and threads in (None, c["threads"]) and _rate(c)]
-    return max(rates, default=None)
-
-
-def throughput_table(args, cells):
-    index = {(c["variant"], c["batch_size"], c["threads"]): c for c in cells}
-    ours = [v for v in OURS if v in args.variants]
-    header = ["batch", "threads", *args.variants, *(f"{v} ÷ best torch" for v in ours)]
-    lines = [_row(header), _row(["---:"] * len(header))]
+def cells_table(args, measured, field, show, versus_peers=False):
+    """One row per (batch size, threads), one column per variant: ``show(result[field])``."""
+    header = ["batch", "threads", *args.variants, *(["numba ÷ fastest peer"] * versus_peers)]
+    lines = [markdown_row(header), markdown_row(["---:"] * len(header))]
     for batch_size in args.batch_sizes:
         for threads in args.threads:
-            rates = {v: _rate(index.get((v, batch_size, threads))) for v in args.variants}
-            rival = best_torch(cells, batch_size, threads)
-            speedups = [_times(rates[v], rival) for v in ours]
-            lines.append(_row([batch_size, threads, *(_count(rates[v]) for v in args.variants),
-                               *speedups]))
+            row = [batch_size, threads, *(
+                _cell_text(measured.results.get((v, batch_size, threads)), field, show)
+                for v in args.variants)]
+            if versus_peers:
+                row.append(_show(measured.versus_peers(batch_size, threads), "×"))
+            lines.append(markdown_row(row))
     return lines
 
 
-def memory_table(args, cells):
-    index = {(c["variant"], c["batch_size"], c["threads"]): c for c in cells}
-    header = ["batch", "threads", *args.variants]
-    lines = [_row(header), _row(["---:"] * len(header))]
+def threads_table(args, measured):
+    """Numba with 1 and 2 threads and the default ("auto"), per batch size."""
+    header = ["batch", "1 thread", "2 threads", "default (auto)", "default ÷ 1", "2 ÷ 1"]
+    lines = [markdown_row(header), markdown_row(["---:"] * len(header))]
     for batch_size in args.batch_sizes:
-        for threads in args.threads:
-            peaks = []
-            for variant in args.variants:
-                cell = index.get((variant, batch_size, threads))
-                peaks.append(f"{cell['result']['peak_rss_mb']:,.0f}" if cell and cell["result"]
-                             else "failed")
-            lines.append(_row([batch_size, threads, *peaks]))
+        one, two, default = (measured.rate("numba", batch_size, t) for t in (1, 2, "auto"))
+        lines.append(markdown_row([batch_size, *(_show(r, "ratings/s") for r in (one, two, default)),
+                                   _show(_ratio(default, one), "×"), _show(_ratio(two, one), "×")]))
     return lines
 
 
 def epoch_table(epoch):
-    if epoch is None:
-        return ["Not run (add `--full-epoch`), or it failed: see stderr."]
-    return [_row(["ratings", "batch", "threads", "epoch seconds", "ratings/s",
-                  "fit() wall seconds", "peak RSS (GB)", "train RMSE"]),
-            _row(["---:"] * 8),
-            _row([f"{epoch['ratings']:,}", epoch["batch_size"], epoch["threads"],
-                  f"{epoch['seconds']:.1f}", _count(epoch["rate"]),
-                  f"{epoch['fit_wall_seconds']:.1f}", f"{epoch['peak_rss_mb'] / 1024:.2f}",
-                  f"{epoch['train_rmse']:.4f}"])]
+    if epoch is None or "error" in epoch:
+        return [f"Failed: {epoch['error']}" if epoch else "Not run (add `--full-epoch`)."]
+    header = ["ratings", "batch", "threads", "epoch seconds", "ratings/s", "fit() wall seconds",
+              "peak memory (GB)", "train RMSE"]
+    return [markdown_row(header), markdown_row(["---:"] * len(header)),
+            markdown_row([f"{epoch['ratings']:,}", epoch["batch_size"], epoch["threads"],
+                          f"{epoch['seconds']:.1f}", f"{epoch['rate']:,.0f}",
+                          f"{epoch['fit_wall_seconds']:.1f}",
+                          f"{epoch['peak_rss_mb'] / 1024:.2f}", f"{epoch['train_rmse']:.4f}"])]
 
 
-def targets_table(args, cells, epoch):
-    """The issue's targets against what this run measured (blank where not measured)."""
-    index = {(c["variant"], c["batch_size"], c["threads"]): c for c in cells}
-    numba_1024 = _rate(index.get(("numba", 1024, 2)))
-    torch_fastest = max((_rate(c) for c in cells if c["variant"] in TORCH and _rate(c)),
-                        default=None)
-    numba_32 = max((_rate(c) for c in cells if c["variant"] == "numba" and c["batch_size"] == 32
-                    and _rate(c)), default=None)
-    torch_32 = best_torch(cells, 32)
-    rows = [
-        ("Numba at batch 1024, 2 threads (time-boxed cells)", "≥ 1.6M ratings/s",
-         numba_1024 and _count(numba_1024), numba_1024 and numba_1024 >= 1.6e6),
-        ("... vs PyTorch's fastest cell in this run", "≥ 5×",
-         _times(numba_1024, torch_fastest), numba_1024 and torch_fastest
-         and numba_1024 >= 5 * torch_fastest),
-        ("Numba vs PyTorch at batch 32 (best thread count each)", "≥ 20×",
-         _times(numba_32, torch_32), numba_32 and torch_32 and numba_32 >= 20 * torch_32),
-        *epoch_targets(epoch),
-    ]
-    lines = [_row(["target", "goal", "measured", "met"]), _row(["---", "---", "---:", "---"])]
-    for name, goal, measured, met in rows:
-        verdict = "" if not measured else met if isinstance(met, str) else "yes" if met else "no"
-        lines.append(_row([name, goal, measured or "not measured", verdict]))
+def targets_table(measured):
+    lines = [markdown_row(["target", "goal", "measured", "met"]),
+             markdown_row(["---", "---", "---:", "---"])]
+    for target in TARGETS:
+        lines.append(markdown_row([target.name, target.goal(), *target.evaluate(measured)]))
     return lines
 
 
-def epoch_targets(epoch):
-    """The full epoch's two targets; only a 100,480,507-rating epoch at batch 1024 counts."""
-    names = ("100M-rating epoch at batch 1024, 2 threads", "peak RSS of the 100M-rating epoch")
-    if epoch is None:
-        return [(names[0], "≤ 60 s", None, None), (names[1], "≤ 3 GB", None, None)]
-    counts = (epoch["ratings"] == NETFLIX_RATINGS and epoch["batch_size"] == 1024
-              and epoch["threads"] == 2)
-    peak_gb = epoch["peak_rss_mb"] / 1024
-    caveat = "n/a: not the 100M/1024/2-thread epoch"
-    return [(names[0], "≤ 60 s", f"{epoch['seconds']:.1f} s",
-             epoch["seconds"] <= 60 if counts else caveat),
-            (names[1], "≤ 3 GB", f"{peak_gb:.2f} GB", peak_gb <= 3 if counts else caveat)]
-
-
-def markdown(args, info, cells, epoch, store_info, command, seconds):
-    layer = next((c["result"]["threading_layer"] for c in cells
-                  if c["variant"] == "numba" and c["result"]), (epoch or {}).get("threading_layer"))
-    busy = args.contended or info["load_average_before"][0] > BUSY_LOAD
-    contended = " — other work shared the machine: rates are lower bounds" if busy else ""
-    lines = [
-        "# Training throughput: NumPy reference, Numba engine, PyTorch",
-        "",
-        *(["**QUICK SMOKE TEST: tiny tables and time boxes; the numbers mean nothing.**", ""]
-          if args.quick else []),
-        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, {info['os']}; "
-        f"Python {info['python']}, NumPy {info['numpy']}, Numba {info['numba']} "
-        f"(threading layer {layer or 'not reached'}), PyTorch {info['torch'] or 'not installed'}. "
-        f"{info['date']}. Load average before / after: "
-        f"{_loads(info['load_average_before'])} / {_loads(info['load_average_after'])}{contended}.",
-        "",
-        f"Command: `{command}` ({seconds / 60:.1f} min in all).",
-        "",
-    ]
-    if cells:
-        lines += cell_sections(args, cells, store_info)
+def markdown(args, facts, measured, store_info, command, seconds):
+    busy = ", one core kept busy" if args.contended else ""
+    lines = [f"# Training throughput: our engines, PyTorch and the seed's Keras code{busy}", ""]
+    if args.quick:
+        lines += ["**QUICK SMOKE TEST: tiny tables and time boxes; the numbers mean nothing.**", ""]
+    lines += [describe_machine(facts, OTHER_WORK if args.contended else ""), "",
+              f"Command: `{command}` ({seconds / 60:.1f} min in all).", ""]
+    if args.skipped:
+        lines += [f"Not run (not installed): {', '.join(args.skipped)}.", ""]
+    if measured.results:
+        rate, peak = (lambda r: f"{r:,.0f}"), (lambda mb: f"{mb:,.0f}")
+        lines += [
+            f"Data: {args.ratings:,} synthetic ratings ({store_info['generator']}) of "
+            f"{args.movies:,} movies × {args.users:,} users; the seed model, every variant "
+            f"starting from `RatingNet(seed={SEED})`'s weights. One fresh process per cell: a "
+            f"{WARM_UP_BATCHES}-batch warm-up, then {args.repeats} timed pass(es), each one "
+            f"shuffled pass of whole batches or {args.seconds:g} s (the shuffle not timed). "
+            "Threads: a number sets OMP/OPENBLAS/MKL_NUM_THREADS and `threads=` (ours) or "
+            "`torch.set_num_threads`; `auto` sets nothing (each library's default).", "",
+            f"## Ratings per second (median of {args.repeats})", "",
+            "\"numba ÷ fastest peer\": numba at this thread count over the fastest PyTorch or "
+            "Keras cell at this batch size (any thread count). —: not run at this batch size.",
+            "", *cells_table(args, measured, "rate", rate, versus_peers=True), "",
+            f"## Default threads against one thread (numba{busy})", "",
+            *threads_table(args, measured), "",
+            "## Peak memory per cell (MB)", "",
+            "VmHWM of the cell's process during the timed passes (reset after the warm-up): "
+            "interpreter and libraries (the PyTorch and Keras cells do not load Numba), model, "
+            "optimizer state, the data pages touched, the shuffled order or gathered tensors.",
+            "", *cells_table(args, measured, "peak_rss_mb", peak), ""]
     lines += ["## One full epoch (`mv.fit`, Numba engine, data memory-mapped from a store)", "",
-              *epoch_table(epoch), "",
-              "## Targets (issue 4)", "", *targets_table(args, cells, epoch)]
+              *epoch_table(measured.epoch), "", "## Targets (issue 8)", "",
+              *targets_table(measured)]
     return "\n".join(lines) + "\n"
 
 
-def cell_sections(args, cells, store_info):
-    return [
-        f"Data: {args.ratings:,} synthetic ratings ({store_info['generator']}) of "
-        f"{args.movies:,} movies × {args.users:,} users; model {DIM}-dim embeddings, hidden "
-        f"{'-'.join(map(str, HIDDEN))}. Each cell is a fresh process with "
-        "OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS = threads; after a "
-        f"{WARM_UP_BATCHES}-batch warm-up, {args.repeats} passes, each stopping after one "
-        f"shuffled pass over the data or {args.seconds:g} s (the shuffle itself not timed). "
-        "Ours: `engine.train_batches`, the loop `fit` runs; PyTorch: pre-shuffled tensors, "
-        "`zero_grad(set_to_none=True)`, `backward()`, `step()`.",
-        "",
-        f"## Ratings per second (median of {args.repeats})",
-        "",
-        "\"÷ best torch\": our rate over the faster PyTorch variant at the same batch size and "
-        "thread count.",
-        "",
-        *throughput_table(args, cells),
-        "",
-        "## Peak RSS per cell (MB)",
-        "",
-        "High-water mark (VmHWM) of the cell's process during the timed passes (reset after the "
-        "warm-up, so a one-off Numba compilation does not count): interpreter and libraries "
-        "(PyTorch children do not import Numba), model, optimizer state, the data pages it "
-        "touched, the shuffled order (PyTorch: the gathered index and rating tensors).",
-        "",
-        *memory_table(args, cells),
-        "",
-    ]
+def _cell_text(result, field, show):
+    if result is None:
+        return "—"
+    if "error" in result:
+        return "failed: " + result["error"][:80].replace("|", "/")
+    return show(result[field])
 
 
-def _row(values):
-    return "| " + " | ".join(str(v) for v in values) + " |"
-
-
-def _count(rate):
-    return f"{rate:,.0f}" if rate else "failed"
-
-
-def _times(rate, rival):
-    return f"{rate / rival:.1f}×" if rate and rival else ""
-
-
-def _loads(loads):
-    return " ".join(f"{x:.2f}" for x in loads)
-
-
-def _indent(text):
-    return "\n".join("    " + line for line in text.splitlines())
+def _show(value, unit, bound=False):
+    """``value`` in ``unit`` as the tables show it (a target's bound, briefly)."""
+    if value is None:
+        return ""
+    if bound:
+        return {"ratings/s": f"{value / 1e6:g}M ratings/s", "×": f"{value:g}×"}.get(
+            unit, f"{value:g} {unit}")
+    return {"ratings/s": f"{value:,.0f}", "×": f"{value:.2f}×", "s": f"{value:.1f} s",
+            "GB": f"{value:.2f} GB"}[unit]
 
 
 # ---------------------------------------------------------------------- main
@@ -623,7 +552,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-sizes", help="comma-separated (default 32,256,1024,4096)")
-    parser.add_argument("--threads", help="comma-separated thread counts (default 1,2)")
+    parser.add_argument("--threads", help="comma-separated counts and/or auto (default 1,2,auto)")
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help=f"comma-separated from {','.join(VARIANTS)}, or 'none' "
                         "(only the full epoch)")
@@ -632,80 +561,88 @@ def parse_args(argv=None):
     parser.add_argument("--ratings", type=int, help="ratings in the cells' data set (default 5M)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: tiny tables and data, short time boxes")
+    parser.add_argument("--contended", action="store_true",
+                        help="keep one core busy with another process while each cell runs")
     parser.add_argument("--full-epoch", action="store_true",
                         help="also time one fit() epoch over 100,480,507 ratings (minutes)")
     parser.add_argument("--store", help="store directory for the full epoch's data: loaded if "
                         "it exists, else generated there and kept (default: a temporary one)")
+    parser.add_argument("--epoch-threads", default="auto", help="fit(threads=...) for the "
+                        "full epoch (default auto, fit's default)")
     parser.add_argument("--epoch-ratings", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--epoch-batch", type=int, default=1024, help=argparse.SUPPRESS)
-    parser.add_argument("--epoch-threads", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default=tempfile.gettempdir(),
                         help="where temporary data goes (deleted afterwards)")
-    parser.add_argument("--contended", action="store_true",
-                        help="note in the report that other work shared the machine (noted "
-                        f"anyway when the load average before the run is above {BUSY_LOAD})")
-    parser.add_argument("--out", help="markdown report (default benchmarks/results/bench_train.md;"
-                        " with --quick, a temporary file); the JSON goes beside it")
+    parser.add_argument("--out", help="markdown report (default benchmarks/results/"
+                        "bench_train[_contended].md; with --quick, a temporary file); "
+                        "the JSON goes beside it")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return args
-    defaults = QUICK if args.quick else FULL
-    for name, value in defaults.items():
+    netflix_ratings, netflix_movies, netflix_users = netflix_sizes()
+    full = dict(ratings=5_000_000, movies=netflix_movies, users=netflix_users,
+                epoch_ratings=netflix_ratings, batch_sizes="32,256,1024,4096",
+                threads="1,2,auto", repeats=3, seconds=3.0)
+    for name, value in (QUICK if args.quick else full).items():
         if getattr(args, name, None) is None:
             setattr(args, name, value)
-    args.batch_sizes = _ints(args.batch_sizes)
-    args.threads = _ints(args.threads)
+    args.batch_sizes = [int(x) for x in str(args.batch_sizes).split(",")]
+    args.threads = [_threads(x) for x in args.threads.split(",")]
+    args.epoch_threads = _threads(args.epoch_threads)
     args.variants = [] if args.variants == "none" else args.variants.split(",")
     unknown = set(args.variants) - set(VARIANTS)
     if unknown:
         parser.error(f"unknown variant(s) {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
-    if any(v in TORCH for v in args.variants) and _torch_version() is None:
-        print("PyTorch is not installed: skipping the torch variants", file=sys.stderr)
-        args.variants = [v for v in args.variants if v not in TORCH]
+    args.skipped = [v for v in args.variants if v in PEERS
+                    and package_version("keras" if v == "keras" else "torch") is None]
+    args.variants = [v for v in args.variants if v not in args.skipped]
     if args.out is None:
-        args.out = (Path(tempfile.gettempdir()) / "bench_train.quick.md" if args.quick
-                    else RESULTS)
+        name = "bench_train_contended" if args.contended else "bench_train"
+        args.out = (Path(tempfile.gettempdir()) / f"{name}.quick.md" if args.quick
+                    else ROOT / "benchmarks" / "results" / f"{name}.md")
     return args
 
 
-def _ints(text):
-    return [int(x) for x in str(text).split(",") if x]
+def _threads(text):
+    return text if text == "auto" else int(text)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.child:
-        return run_child(json.loads(args.child))
+        return child_main(json.loads(args.child))
     command = "python " + " ".join(shlex.quote(a) for a in
                                    [os.path.relpath(__file__, ROOT), *sys.argv[1:]])
-    info = machine()
+    facts = machine_facts()
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench_train.", dir=args.workdir))
     try:
         store_info, cells = {"generator": "none"}, []
         if args.variants:
             print(f"generating {args.ratings:,} ratings ...", file=sys.stderr)
-            store_info = in_child({"kind": "generate", "store": str(work / "store"),
-                                   "ratings": args.ratings, "movies": args.movies,
-                                   "users": args.users}, label="generate")
-            if store_info is None:
+            files = {"store": str(work / "store"), "weights": str(work / "weights.npz")}
+            store_info = in_child({"kind": "generate", "ratings": args.ratings,
+                                   "movies": args.movies, "users": args.users, **files},
+                                  "generate")
+            if "error" in store_info:
                 sys.exit("could not generate the synthetic data")
-            cells = measure_cells(args, work / "store")
+            cells = measure_cells(args, files)
         epoch = full_epoch(args, work) if args.full_epoch else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    info["load_average_after"] = list(os.getloadavg())
-    report = markdown(args, info, cells, epoch, store_info, command, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    measured = Measured(cells, epoch, args.contended)
+    report = markdown(args, facts, measured, store_info, command, seconds)
     print(report)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report)
-    raw = {"machine": info, "command": command, "data": store_info,
+    raw = {"machine": facts, "command": command, "seconds": seconds, "data": store_info,
            "config": {k: v for k, v in vars(args).items() if k not in ("child", "out")},
-           "cells": cells, "full_epoch": epoch}
-    out.with_suffix(".json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
-    print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
+           "other_work": OTHER_WORK if args.contended else None, "cells": cells,
+           "full_epoch": epoch,
+           "targets": [dict(zip(("name", "goal", "measured", "met"),
+                                (t.name, t.goal(), *t.evaluate(measured)))) for t in TARGETS]}
+    paths = write_report(args.out, report, raw)
+    print("wrote " + " and ".join(map(str, paths)), file=sys.stderr)
 
 
 if __name__ == "__main__":
