@@ -156,12 +156,12 @@ def load_npz(path, *kinds: str, fields: dict | None = None) -> tuple[dict, dict]
     return header, arrays
 
 
-def read_kind(path) -> str:
-    """The kind of object a saved file holds ("RatingNet", "MovieVectors", ...), read from its
-    header alone."""
+def read_header(path, *kinds: str, fields: dict | None = None) -> dict:
+    """The checked header of a file written by `save_npz`, without reading its arrays: to
+    learn what a file holds (its kind, how far a model was trained) cheaply."""
     path = Path(path)
     with _open_npz(path) as archive:
-        return _header_of(archive, path, kinds=(), fields=None)["kind"]
+        return _header_of(archive, path, kinds, fields)
 
 
 @contextmanager

@@ -195,7 +195,10 @@ def dense_indices(values, what: str, n_rows: int | None = None, where=at_row):
     ...
     numpy_movievec.checks.BadValueError: row 1: movie index 3 is outside 0..2
     """
-    values = integer_dtype(one_dimensional(values, f"{what} indices"), f"{what} indices")
+    values = one_dimensional(values, f"{what} indices")
+    if values.size == 0:  # an empty list is no indices, whatever dtype it defaulted to
+        values = values.astype(np.int64)
+    values = integer_dtype(values, f"{what} indices")
     largest = int(values.max()) if values.size else -1
     n_rows = largest + 1 if n_rows is None else whole_number(n_rows, f"n_{what}s")
     if n_rows > np.iinfo(np.int32).max:
@@ -277,20 +280,22 @@ def star_range(values, where=at_row, shown=None) -> np.ndarray:
 
 
 def finite_numbers(values, what: str, length: int | None = None) -> np.ndarray:
-    """A 1-d array of real, finite numbers (of ``length`` entries, if given): training targets.
+    """A 1-d array of real, finite numbers (``length`` of them, if given): training targets.
 
-    >>> finite_numbers([1.0, float("nan")], "ratings")
+    ``what`` names one entry ("rating"); messages use it and its plural.
+
+    >>> finite_numbers([1.0, float("nan")], "rating")
     Traceback (most recent call last):
     ...
-    numpy_movievec.checks.BadValueError: row 1: ratings value nan is not a finite number
+    numpy_movievec.checks.BadValueError: row 1: rating nan is not a finite number
     """
-    values = one_dimensional(values, what)
+    values = one_dimensional(values, f"{what}s")
     if length is not None and len(values) != length:
-        raise BadValueError(f"expected {length} {what}, got {len(values)}")
+        raise BadValueError(f"expected {length} {what}s, got {len(values)}")
     if values.dtype.kind not in "iuf":
-        raise BadValueError(f"{what} must be real numbers, got dtype {values.dtype}")
+        raise BadValueError(f"{what}s must be real numbers, got dtype {values.dtype}")
     if values.dtype.kind == "f":
-        fail_at_first(~np.isfinite(values), f"{what} value {{}} is not a finite number", values)
+        fail_at_first(~np.isfinite(values), f"{what} {{}} is not a finite number", values)
     return values
 
 
@@ -361,4 +366,4 @@ def human_bytes(n_bytes: float) -> str:
     if n_bytes < 1000:
         return f"{int(n_bytes)} B"
     exponent = min(int(math.log10(n_bytes) // 3), 6)
-    return f"{n_bytes / 1000 ** exponent:.1f} {'BKMGTPE'[exponent]}B"
+    return f"{n_bytes / 1000 ** exponent:.1f} {'BkMGTPE'[exponent]}B"

@@ -18,9 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import archive, checks
+from .checks import BadValueError, FileInTheWayError, MovievecError, NotEnoughMemoryError
 from .nn.engines import ENGINES
-from .nn.network import RatingNet
+from .nn.network import RatingNet, parameter_count
 from .nn.optim import Adadelta
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # both stop training at the next safe point
+RESUME_SETTINGS = ("seed", "batch_size", "n_ratings")  # what a resumed run must keep
 
 
 @dataclass
@@ -30,7 +35,8 @@ class History:
 
     ``epochs`` numbers epochs over the model's whole life, so a second `fit` call continues
     the count. ``stopped_early`` is set when ``patience`` ran out; ``interrupted`` when Ctrl-C
-    ended training (a checkpoint, if asked for, then holds the exact point reached).
+    or SIGTERM ended training (``signal`` says which; a checkpoint, if asked for, then holds
+    the exact point reached).
     """
 
     epochs: list = field(default_factory=list)
@@ -39,32 +45,43 @@ class History:
     seconds: list = field(default_factory=list)  # training time of the epoch, validation excluded
     stopped_early: bool = False
     interrupted: bool = False
+    signal: int | None = None  # the signal that interrupted training, if one did
 
 
 def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 1024,
         optimizer: Adadelta | None = None, engine: str = "numba", seed: int = 0,
         threads="auto", progress: bool = True, checkpoint=None,
-        resume: bool = False, patience: int | None = None) -> History:
+        resume: bool = False, overwrite: bool = False, patience: int | None = None) -> History:
     """Train ``net`` on ``train`` ratings for ``epochs`` more epochs; return a `History`.
 
     ``train`` and ``valid`` are `Ratings` or ``(movies, users, ratings)`` arrays of dense
     indices. Each epoch visits the ratings in a fresh order drawn from ``seed`` and the epoch's
     number, so runs are reproducible, and calling `fit` again continues training (like Keras),
     with the optimizer state kept on ``net``. ``optimizer`` defaults to the one ``net``
-    already trained with, else ``Adadelta()``.
+    already trained with, else ``Adadelta()``. A batch never holds more than all the ratings:
+    a larger ``batch_size`` means one batch per epoch.
 
     ``engine="numba"`` (compiled, on all cores) and ``engine="numpy"`` (the readable
     reference) give the same results to float32 rounding. The Numba engine gives
     bit-identical results for any thread count, so ``threads="auto"`` (the default) lets it
     pick, and keep re-picking, the fastest count while it trains; an int pins it.
 
+    Before the first epoch, fit checks what would otherwise fail late: the ratings' values
+    (`Ratings.check_values`), that training fits in memory, and that ``checkpoint`` can be
+    written (its folder exists and has room).
+
     Long runs: ``checkpoint`` (a path) saves the model after every epoch, atomically, with the
     movie catalogue of ``train`` when it is a `Ratings` (so it answers title queries). Ctrl-C
-    stops between two stretches of batches, saves the checkpoint there and returns the
-    history so far. ``resume=True`` first loads the checkpoint, if it exists (parameters and
-    optimizer state), and trains until the model has ``epochs`` epochs in total — so re-running an interrupted call
-    finishes it, with the same result as a run never interrupted. ``patience`` stops
-    training once the validation RMSE has not improved for that many epochs.
+    or SIGTERM stops between two stretches of batches, saves the checkpoint there and returns
+    the history so far. ``resume=True`` first loads the checkpoint, if it exists (parameters
+    and optimizer state), and trains until the model has ``epochs`` epochs in total — so
+    re-running an interrupted call finishes it, with the same result as a run never
+    interrupted; the call must keep the checkpoint's seed, batch size and training data, and
+    a ValueError names the one that differs. Without ``resume``, an existing checkpoint that
+    holds more training than ``net`` is not replaced unless ``overwrite=True``. If a
+    checkpoint cannot be written, the model is saved to a rescue file instead and the error
+    says where. ``patience`` stops training once the validation RMSE has not improved for that
+    many epochs.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -75,31 +92,48 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
     >>> len(hist.train_rmse), net.epochs_trained
     (2, 2)
     """
-    _check_arguments(engine, epochs, batch_size, valid, patience, resume, checkpoint)
-    movies, users, ratings = net.check_batch(*_columns(train, "train"))
+    epochs, batch_size, seed = _check_arguments(engine, epochs, batch_size, seed, valid,
+                                                patience, resume, checkpoint)
+    movies, users, ratings = _checked_columns(net, train, "train")
     if len(movies) == 0:
-        raise ValueError("the training set holds no ratings")
+        raise BadValueError("the training set holds no ratings")
     if valid is not None:
-        valid = net.check_batch(*_columns(valid, "valid"))
-    if resume and Path(checkpoint).exists():
-        _restore(net, RatingNet.load(checkpoint), checkpoint)
-        epochs = max(0, epochs - net.epochs_trained)
-        optimizer = net.optimizer  # the checkpoint's state, not a fresh optimizer
-    net.optimizer = optimizer or net.optimizer or Adadelta()
-    trainer = ENGINES[engine](net, net.optimizer, movies, users, ratings, threads=threads)
+        valid = _checked_columns(net, valid, "valid")
+    batch_size = min(batch_size, len(movies))
+    settings = dict(seed=seed, batch_size=batch_size, n_ratings=len(movies))
     catalogue = train if hasattr(train, "titles") else None  # checkpoints answer title queries
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        archive.check_destination(checkpoint, net.file_size(catalogue))
+        if resume and checkpoint.exists():
+            _restore(net, RatingNet.load(checkpoint), checkpoint)
+            check_same_settings(net.trained_with, settings, checkpoint)
+            epochs = max(0, epochs - net.epochs_trained)
+            optimizer = net.optimizer  # the checkpoint's state, not a fresh optimizer
+        elif not overwrite:
+            refuse_to_lose_training(checkpoint, net)
+    _check_interrupted_epoch(net, settings)
+    check_memory(net, batch_size)
+    net.optimizer = optimizer or net.optimizer or Adadelta()
+    net.trained_with.update(settings)
+    trainer = ENGINES[engine](net, net.optimizer, movies, users, ratings, threads=threads)
+
+    def save_checkpoint(when):
+        archive.save_or_rescue(lambda path: net.save(path, ratings=catalogue), checkpoint,
+                               f"the model {when}")
+
     history, best_valid, waited = History(), math.inf, 0
-    with interrupt_between_batches() as interrupt:
+    with interrupt_between_batches() as interrupt, _memory_errors_explained(net, batch_size):
         for _ in range(epochs):
             epoch = net.epochs_trained + 1
             bar = ProgressLine(f"epoch {epoch}", total=len(movies), enabled=progress)
             started = time.perf_counter()
             train_rmse = _train_epoch(trainer, net, len(movies), batch_size, seed, bar, interrupt)
-            if train_rmse is None:  # Ctrl-C: the exact position is kept in net.partial_epoch
-                history.interrupted = True
+            if train_rmse is None:  # interrupted: the exact position is kept in net.partial_epoch
+                history.interrupted, history.signal = True, interrupt.signal
                 if checkpoint is not None:
-                    net.save(checkpoint, ratings=catalogue)
-                bar.close(f"interrupted; {_resume_hint(checkpoint)}")
+                    save_checkpoint(f"interrupted in epoch {epoch}")
+                bar.close(_interrupted_summary(interrupt.signal, checkpoint))
                 break
             history.seconds.append(time.perf_counter() - started)
             history.train_rmse.append(train_rmse)
@@ -108,7 +142,7 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
             if valid is not None:
                 history.valid_rmse.append(rmse(trainer.predict(valid[0], valid[1]), valid[2]))
             if checkpoint is not None:
-                net.save(checkpoint, ratings=catalogue)
+                save_checkpoint(f"after epoch {epoch}")
             bar.close(_epoch_summary(history, len(movies)))
             if patience is not None:
                 if history.valid_rmse[-1] < best_valid:
@@ -124,15 +158,13 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
 def _train_epoch(trainer, net, n_ratings, batch_size, seed, bar, interrupt) -> float | None:
     """One pass over the ratings in the epoch's own shuffled order; returns the train RMSE.
 
-    Starts where ``net.partial_epoch`` says an interrupted pass of this very epoch stopped;
-    returns None, with ``net.partial_epoch`` updated, if interrupted itself.
+    Starts where ``net.partial_epoch`` says an interrupted pass of this epoch stopped (`fit`
+    has checked it was made with the same settings); returns None, with
+    ``net.partial_epoch`` updated, if interrupted itself.
     """
     epoch = net.epochs_trained + 1
-    position = dict(epoch=epoch, seed=seed, batch_size=batch_size, n_ratings=n_ratings,
-                    batches_done=0, squared_error=0.0)
-    saved = net.partial_epoch or {}
-    if all(saved.get(key) == position[key] for key in ("epoch", "seed", "batch_size", "n_ratings")):
-        position = saved
+    position = net.partial_epoch or dict(epoch=epoch, seed=seed, batch_size=batch_size,
+                                         n_ratings=n_ratings, batches_done=0, squared_error=0.0)
     order = shuffled_indices(n_ratings, np.random.default_rng([seed, epoch]))
     n_batches = -(-n_ratings // batch_size)
     batches_per_call = max(1, trainer.ratings_per_call // batch_size)
@@ -167,12 +199,14 @@ def shuffled_indices(n: int, rng: np.random.Generator) -> np.ndarray:
 
 @contextmanager
 def interrupt_between_batches():
-    """Turn the first Ctrl-C into a request that training honours at the next safe point.
+    """Turn the first Ctrl-C or SIGTERM into a request that training honours at the next safe
+    point; ``request.signal`` says which came.
 
-    A step cut in half would leave some parameters updated and others not. A second Ctrl-C
-    interrupts at once. Outside the main thread signals cannot be caught: nothing changes.
+    A step cut in half would leave some parameters updated and others not. A second signal
+    interrupts at once (KeyboardInterrupt). Outside the main thread signals cannot be
+    caught: nothing changes.
     """
-    request = types.SimpleNamespace(requested=False)
+    request = types.SimpleNamespace(requested=False, signal=None)
     if threading.current_thread() is not threading.main_thread():
         yield request
         return
@@ -180,41 +214,141 @@ def interrupt_between_batches():
     def handler(signum, frame):
         if request.requested:
             raise KeyboardInterrupt
-        request.requested = True
+        request.requested, request.signal = True, signum
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield request
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, action in previous.items():
+            signal.signal(signum, action)
 
 
 def _restore(net: RatingNet, saved: RatingNet, path) -> None:
     """Take over a checkpoint's state (same architecture required)."""
     if saved.config != net.config:
-        raise ValueError(f"{path}: checkpoint of another model ({saved.config}), "
-                         f"not of {net.config}")
+        raise BadValueError(f"{path}: checkpoint of another model ({saved.config}), "
+                            f"not of {net.config}")
     net.params, net.optimizer = saved.params, saved.optimizer
     net.epochs_trained, net.partial_epoch = saved.epochs_trained, saved.partial_epoch
+    net.trained_with = saved.trained_with
 
 
-def _check_arguments(engine, epochs, batch_size, valid, patience, resume, checkpoint):
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {sorted(ENGINES)}")
-    if not (isinstance(epochs, int) and epochs >= 0):
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-    if not (isinstance(batch_size, int) and batch_size >= 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if patience is not None and (valid is None or not isinstance(patience, int) or patience < 1):
-        raise ValueError("patience needs validation ratings (valid=...) and a positive integer")
+def check_same_settings(saved: dict, asked: dict, model, names=None) -> None:
+    """Refuse to resume ``model`` with other settings than it was trained with.
+
+    ``saved`` and ``asked`` map setting → value (seed, batch size, number of training
+    ratings, and whatever a caller adds, such as the command line's split); only settings
+    both hold are compared. ``names`` says how to name each setting in the message (the
+    command line's ``--batch-size``, say); by default the keyword.
+
+    >>> check_same_settings({"seed": 0}, {"seed": 1}, "ck.npz")
+    Traceback (most recent call last):
+    ...
+    numpy_movievec.checks.BadValueError: ck.npz was trained with seed=0; this run has seed=1. Resuming keeps the same value (a different one would change the shuffling, or the data)
+    """
+    names = names or {}
+    for key, value in asked.items():
+        if key in saved and saved[key] != value:
+            name = names.get(key, key)
+            separator = " " if name.startswith("--") else "="
+            raise BadValueError(
+                f"{model} was trained with {name}{separator}{saved[key]}; this run has "
+                f"{name}{separator}{value}. Resuming keeps the same value (a different one "
+                f"would change the shuffling, or the data)")
+
+
+def _check_interrupted_epoch(net: RatingNet, settings: dict) -> None:
+    """An interrupted epoch can only be finished with the settings it started with."""
+    if net.partial_epoch is None:
+        return
+    saved = {key: net.partial_epoch[key] for key in RESUME_SETTINGS}
+    check_same_settings(saved, settings,
+                        f"the model (stopped in the middle of epoch {net.partial_epoch['epoch']})")
+
+
+def refuse_to_lose_training(path: Path, net: RatingNet) -> None:
+    """Refuse to overwrite ``path`` if it is not a model, or a model with more training
+    (more optimizer steps) than ``net``; the error says how to resume or overwrite."""
+    if not path.exists():
+        return
+    try:
+        header = archive.read_header(path, "RatingNet")
+    except MovievecError as exc:
+        raise FileInTheWayError(f"{path}: not a checkpoint to replace ({exc}); choose another "
+                                f"path, or overwrite it") from None
+    saved_steps = (header["optimizer"] or {}).get("iterations", 0)
+    if saved_steps > net.steps_trained:
+        raise FileInTheWayError(
+            f"{path} holds more training ({header['epochs_trained']} epochs, {saved_steps:,} "
+            f"steps) than this model ({net.epochs_trained} epochs, {net.steps_trained:,} "
+            f"steps); resume it, or overwrite it")
+
+
+# ---------------------------------------------------------------------- memory
+
+def check_memory(net: RatingNet, batch_size: int) -> None:
+    """Refuse, before training, a run whose parameters, optimizer state and one step's
+    working memory together exceed this machine's RAM, saying how much it needs."""
+    state = 3 * 4 * parameter_count(net.n_movies, net.n_users, net.dim, net.hidden) \
+        + 8 * (net.n_movies + net.n_users)  # parameters, two Adadelta averages, row steps
+    step = step_memory(net, batch_size)
+    checks.affordable(state + step, f"training with batches of {batch_size:,} ratings "
+                                    f"({checks.human_bytes(step)} per step, "
+                                    f"{checks.human_bytes(state)} of parameters and optimizer "
+                                    f"state)", "use a smaller batch size")
+
+
+def step_memory(net: RatingNet, batch_size: int) -> int:
+    """About how many bytes one training step of ``batch_size`` ratings works in.
+
+    Per rating, float32: every layer's input and output kept for backward and their
+    gradients (about three copies of the concatenated embeddings and of each hidden layer),
+    scratch of four widest rows, and the int64 row bookkeeping of the embedding update.
+    An estimate for messages and checks, not an exact count.
+
+    >>> step_memory(RatingNet(10, 10), 1024) // 1024
+    4576
+    """
+    widest = max([2 * net.dim, *net.hidden])
+    floats = 3 * 2 * net.dim + 3 * sum(net.hidden) + 4 * widest
+    return batch_size * (4 * floats + 32)
+
+
+@contextmanager
+def _memory_errors_explained(net, batch_size):
+    """A MemoryError while training becomes one saying what the step needed."""
+    try:
+        yield
+    except MemoryError as exc:
+        if isinstance(exc, MovievecError):
+            raise
+        raise NotEnoughMemoryError(
+            f"out of memory while training with batches of {batch_size:,} ratings (about "
+            f"{checks.human_bytes(step_memory(net, batch_size))} per step); use a smaller "
+            f"batch size") from exc
+
+
+def _check_arguments(engine, epochs, batch_size, seed, valid, patience, resume, checkpoint):
+    checks.one_of(engine, tuple(ENGINES), "engine")
+    epochs = checks.count(epochs, "epochs")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    seed = checks.count(seed, "seed")
+    if patience is not None:
+        checks.positive_int(patience, "patience")
+        if valid is None:
+            raise BadValueError("patience needs validation ratings (valid=...)")
     if resume and checkpoint is None:
-        raise ValueError("resume=True needs the checkpoint=... path to resume from")
+        raise BadValueError("resume=True needs the checkpoint=... path to resume from")
+    return epochs, batch_size, seed
 
 
-def _resume_hint(checkpoint) -> str:
+def _interrupted_summary(signum, checkpoint) -> str:
+    name = signal.Signals(signum).name if signum is not None else "a signal"
     if checkpoint is None:
-        return "no checkpoint was asked for; the model in memory holds the point reached"
-    return f"saved to {checkpoint}; fit(..., checkpoint=..., resume=True) continues from there"
+        return (f"interrupted ({name}); no checkpoint was asked for: the model in memory "
+                f"holds the point reached")
+    return f"interrupted ({name}); {checkpoint} holds the exact point reached"
 
 
 def rmse(predictions, ratings) -> float:
@@ -235,14 +369,19 @@ def _stop_if_diverged(losses, epoch, first_batch):
             "try a smaller learning rate or check the ratings")
 
 
-def _columns(data, name):
-    """``(movies, users, ratings)`` from a `Ratings` or from a 3-tuple of arrays."""
+def _checked_columns(net: RatingNet, data, name):
+    """``(movies, users, ratings)`` of a `Ratings` (its values checked first, naming its
+    store's files) or of a 3-tuple of arrays, checked against ``net``'s tables."""
     if all(hasattr(data, column) for column in ("movie", "user", "rating")):
-        return data.movie, data.user, data.rating
-    if isinstance(data, (tuple, list)) and len(data) == 3:
-        return data
-    raise TypeError(f"{name} must be a Ratings or a (movies, users, ratings) tuple, "
-                    f"got {type(data).__name__}")
+        if hasattr(data, "check_values"):
+            data.check_values()
+        columns = data.movie, data.user, data.rating
+    elif isinstance(data, (tuple, list)) and len(data) == 3:
+        columns = data
+    else:
+        raise TypeError(f"{name} must be a Ratings or a (movies, users, ratings) tuple, "
+                        f"got {type(data).__name__}")
+    return net.check_batch(*columns)
 
 
 def _epoch_summary(history: History, n_ratings: int) -> str:

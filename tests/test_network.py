@@ -100,30 +100,40 @@ def test_predict_works_in_chunks(monkeypatch):
     np.testing.assert_allclose(net.predict(movies, users), whole, rtol=1e-6)
 
 
-@pytest.mark.parametrize("movies, users, ratings, error, message", [
-    ([0, 3], [0, 0], [1, 2], ValueError, "movie id 3 is out of range"),
-    ([0, 1], [-1, 0], [1, 2], ValueError, "user id -1 is out of range"),
-    ([0, 1], [0], [1, 2], ValueError, "2 movie ids but 1 user ids"),
-    ([0, 1], [0, 1], [1], ValueError, "expected 2 ratings"),
-    ([0, 1], [0, 1], [1.0, np.nan], ValueError, "rating nan at position 1"),
-    ([0, 1], [0, 1], [1.0, np.inf], ValueError, "rating inf at position 1"),
-    ([0.0, 1.0], [0, 1], [1, 2], TypeError, "movie ids must be integers"),
-    ([0, 1], [True, False], [1, 2], TypeError, "user ids must be integers"),
-    ([[0, 1]], [[0, 1]], [1, 2], ValueError, "one-dimensional"),
-    ([0, 1], [0, 1], ["a", "b"], TypeError, "ratings must be real numbers"),
+@pytest.mark.parametrize("movies, users, ratings, message", [
+    ([0, 3], [0, 0], [1, 2], "row 1: movie index 3 is outside 0..2"),
+    ([0, 1], [-1, 0], [1, 2], "row 0: user index -1 is outside 0..1"),
+    ([0, 1], [0], [1, 2], "2 movie ids but 1 user ids"),
+    ([0, 1], [0, 1], [1], "expected 2 ratings"),
+    ([0, 1], [0, 1], [1.0, np.nan], "row 1: rating nan is not a finite number"),
+    ([0, 1], [0, 1], [1.0, np.inf], "row 1: rating inf is not a finite number"),
+    ([0.0, 1.0], [0, 1], [1, 2], "movie indices must be integers, got dtype float64"),
+    ([0, 1], [True, False], [1, 2], "user indices must be integers, got dtype bool"),
+    ([[0, 1]], [[0, 1]], [1, 2], "one-dimensional"),
+    ([0, 1], [0, 1], ["a", "b"], "ratings must be real numbers"),
 ])
-def test_bad_batches_raise_clear_errors(movies, users, ratings, error, message):
+def test_bad_batches_raise_value_errors_naming_the_value(movies, users, ratings, message):
     net = RatingNet(3, 2, dim=2, hidden=(2,))
-    with pytest.raises(error, match=message):
+    with pytest.raises(ValueError, match=message):
         net.loss_and_grads(np.array(movies), np.array(users), np.array(ratings))
 
 
-@pytest.mark.parametrize("kwargs", [dict(n_movies=0, n_users=1), dict(n_movies=1, n_users=1, dim=0),
-                                    dict(n_movies=1, n_users=1, hidden=(4, 0)),
-                                    dict(n_movies=2.5, n_users=1)])
-def test_bad_architectures_raise(kwargs):
-    with pytest.raises(ValueError, match="positive integer"):
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n_movies=0, n_users=1), "n_movies must be a whole number >= 1, got 0"),
+    (dict(n_movies=1, n_users=1, dim=0), "dim must be a whole number >= 1, got 0"),
+    (dict(n_movies=1, n_users=1, hidden=(4, 0)), "hidden layer width must be a whole number"),
+    (dict(n_movies=2.5, n_users=1), "n_movies must be a whole number >= 1, got 2.5"),
+    (dict(n_movies=1, n_users=1, seed=-1), "seed must be a whole number >= 0"),
+])
+def test_bad_architectures_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
         RatingNet(**kwargs)
+
+
+def test_a_model_too_big_for_the_machine_says_how_much_it_needs():
+    with pytest.raises(MemoryError, match=r"RatingNet\(10 movies, 1,000,000,000,000 users, "
+                                          r"dim 40\) needs 160.0 TB of memory"):
+        RatingNet(10, 10**12)
 
 
 def test_save_and_load_round_trip_with_optimizer_state(tmp_path):

@@ -91,7 +91,7 @@ def test_a_diverging_loss_stops_with_the_epoch_and_step():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(engine="gpu"), "unknown engine 'gpu'"),
+    (dict(engine="gpu"), "engine must be one of 'numpy', 'numba'; got 'gpu'"),
     (dict(epochs=-1), "epochs must be"),
     (dict(batch_size=0), "batch_size must be"),
     (dict(patience=2), "patience needs validation ratings"),
@@ -108,7 +108,7 @@ def test_bad_data():
         mv.fit(small_net(), ([], [], []), progress=False)
     with pytest.raises(TypeError, match="train must be a Ratings"):
         mv.fit(small_net(), "ratings.csv", progress=False)
-    with pytest.raises(ValueError, match="movie id 50 is out of range"):
+    with pytest.raises(ValueError, match="row 0: movie index 50 is outside 0..49"):
         mv.fit(small_net(), ([50], [0], [3]), progress=False)
 
 
@@ -180,3 +180,173 @@ def test_shuffled_indices_is_a_seeded_permutation():
     b = mv.train.shuffled_indices(1000, np.random.default_rng(7))
     assert a.dtype == np.int32 and np.array_equal(np.sort(a), np.arange(1000))
     assert np.array_equal(a, b) and not np.array_equal(a, np.arange(1000))
+
+
+# ---------------------------------------------------------------------- nothing lost
+
+def interrupt_at_call(monkeypatch, engine_class, call, signum):
+    """Make the engine send ``signum`` to this process at its ``call``-th stretch of batches."""
+    monkeypatch.setattr(engine_class, "ratings_per_call", 100)  # a stretch per batch
+    original, calls = engine_class.train_batches, {"n": 0}
+
+    def train_batches(self, *args):
+        calls["n"] += 1
+        if calls["n"] == call:
+            signal.raise_signal(signum)
+        return original(self, *args)
+
+    monkeypatch.setattr(engine_class, "train_batches", train_batches)
+    return original
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_sigterm_stops_like_ctrl_c_and_keeps_the_point_reached(signum, tmp_path, monkeypatch,
+                                                               capsys):
+    train, _ = planted_low_rank(n=3000)
+    interrupt_at_call(monkeypatch, mv.train.ENGINES["numpy"], 27 + 5, signum)
+    ckpt = tmp_path / "ckpt.npz"
+    hist = mv.fit(small_net(), train, epochs=3, batch_size=100, engine="numpy",
+                  checkpoint=ckpt)
+    assert hist.interrupted and hist.signal == signum and hist.epochs == [1]
+    assert mv.RatingNet.load(ckpt).partial_epoch["batches_done"] == 5
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last_line == (f"epoch 2: interrupted ({signal.Signals(signum).name}); {ckpt} holds "
+                         f"the exact point reached")
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers given back
+
+
+@pytest.mark.parametrize("changed, message", [
+    (dict(batch_size=50), "was trained with batch_size=100; this run has batch_size=50"),
+    (dict(seed=1), "was trained with seed=0; this run has seed=1"),
+    (dict(n=2000), "was trained with n_ratings=2700; this run has n_ratings=1800"),
+])
+def test_resume_refuses_other_settings_naming_the_one_that_differs(changed, message, tmp_path,
+                                                                   monkeypatch):
+    train, _ = planted_low_rank(n=3000)
+    original = interrupt_at_call(monkeypatch, mv.train.ENGINES["numpy"], 5, signal.SIGINT)
+    ckpt = tmp_path / "ckpt.npz"
+    mv.fit(small_net(), train, epochs=2, batch_size=100, engine="numpy", checkpoint=ckpt,
+           progress=False)
+    monkeypatch.setattr(mv.train.ENGINES["numpy"], "train_batches", original)
+    kwargs = dict(batch_size=100, seed=0)
+    kwargs.update((k, v) for k, v in changed.items() if k != "n")
+    data = planted_low_rank(n=changed["n"])[0] if "n" in changed else train
+    with pytest.raises(ValueError, match=f"ckpt.npz {message}"):
+        mv.fit(small_net(), data, epochs=2, engine="numpy", checkpoint=ckpt, resume=True,
+               progress=False, **kwargs)
+    # the same refusal for a model interrupted in memory, continued by calling fit again
+    net = mv.RatingNet.load(ckpt)
+    with pytest.raises(ValueError, match=r"stopped in the middle of epoch 1\) " + message):
+        mv.fit(net, data, epochs=1, engine="numpy", progress=False, **kwargs)
+
+
+def test_a_checkpoint_holding_more_training_is_not_replaced_without_overwrite(tmp_path):
+    train, _ = planted_low_rank(n=500)
+    ckpt = tmp_path / "ckpt.npz"
+    mv.fit(small_net(), train, epochs=2, checkpoint=ckpt, engine="numpy", progress=False)
+    before = ckpt.read_bytes()
+    with pytest.raises(FileExistsError, match=r"ckpt.npz holds more training \(2 epochs, "
+                                              r"2 steps\) than this model \(0 epochs, 0 steps\)"):
+        mv.fit(small_net(), train, epochs=1, checkpoint=ckpt, engine="numpy", progress=False)
+    assert ckpt.read_bytes() == before
+    mv.fit(small_net(), train, epochs=1, checkpoint=ckpt, overwrite=True, engine="numpy",
+           progress=False)
+    assert mv.RatingNet.load(ckpt).epochs_trained == 1
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="notes.txt: not a checkpoint to replace"):
+        mv.fit(small_net(), train, epochs=1, checkpoint=tmp_path / "notes.txt",
+               engine="numpy", progress=False)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("where, error, message", [
+    ("missing/ckpt.npz", FileNotFoundError, "missing: no such directory"),
+    ("folder", FileExistsError, "folder is a directory, not a file to write"),
+])
+def test_an_unwritable_checkpoint_is_refused_before_the_first_epoch(where, error, message,
+                                                                    tmp_path, monkeypatch):
+    (tmp_path / "folder").mkdir()
+    train, _ = planted_low_rank(n=500)
+
+    def never(*args):
+        raise AssertionError("trained although the checkpoint cannot be written")
+
+    monkeypatch.setattr(mv.train.ENGINES["numpy"], "train_batches", never)
+    with pytest.raises(error, match=message):
+        mv.fit(small_net(), train, epochs=1, checkpoint=tmp_path / where, engine="numpy",
+               progress=False)
+
+
+def test_a_checkpoint_on_a_full_disk_is_refused_before_the_first_epoch(tmp_path, monkeypatch):
+    monkeypatch.setattr(mv.archive.shutil, "disk_usage", lambda path: types.SimpleNamespace(
+        total=10**9, used=10**9, free=1000))
+    train, _ = planted_low_rank(n=500)
+    with pytest.raises(OSError, match=r"cannot write .*ckpt.npz: it needs about .* and .* has "
+                                      r"1.0 kB free"):
+        mv.fit(small_net(), train, checkpoint=tmp_path / "ckpt.npz", progress=False)
+
+
+def test_a_failed_checkpoint_save_rescues_the_model_and_says_where(tmp_path, monkeypatch):
+    rescue_folder = tmp_path / "rescue"
+    rescue_folder.mkdir()
+    monkeypatch.setattr(mv.archive.tempfile, "tempdir", str(rescue_folder))
+    ckpt = tmp_path / "ckpt.npz"
+    real_save = mv.RatingNet.save
+
+    def disk_full_on_the_checkpoint(self, path, ratings=None):
+        if path == ckpt:
+            raise OSError(28, "No space left on device")
+        return real_save(self, path, ratings)
+
+    monkeypatch.setattr(mv.RatingNet, "save", disk_full_on_the_checkpoint)
+    train, _ = planted_low_rank(n=500)
+    net = small_net()
+    with pytest.raises(OSError, match=r"could not write .*ckpt.npz \(No space left on device\); "
+                                      r"the model after epoch 1 was saved to .*rescue.* instead"):
+        mv.fit(net, train, epochs=2, checkpoint=ckpt, engine="numpy", progress=False)
+    [rescued] = rescue_folder.iterdir()
+    assert rescued.name.startswith("ckpt.rescued-") and rescued.suffix == ".npz"
+    saved = mv.RatingNet.load(rescued)
+    assert saved.epochs_trained == 1
+    for name in net.params:
+        np.testing.assert_array_equal(saved.params[name], net.params[name])
+
+
+def test_too_big_a_batch_says_how_much_memory_it_needs(monkeypatch):
+    train, _ = planted_low_rank(n=20000)
+    monkeypatch.setattr(mv.checks, "physical_memory", lambda: 10**7)  # a 10 MB machine
+    expected = mv.train.step_memory(small_net(), 18000)
+    with pytest.raises(MemoryError, match=rf"training with batches of 18,000 ratings "
+                                          rf"\({mv.checks.human_bytes(expected)} per step, .*\) "
+                                          rf"needs .* of memory; this machine has 10.0 MB of RAM; "
+                                          rf"use a smaller batch size"):
+        mv.fit(small_net(), train, batch_size=100_000_000, progress=False)
+
+
+def test_a_memory_error_while_training_says_what_the_step_needed(monkeypatch):
+    def out_of_memory(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(mv.train.ENGINES["numpy"], "train_batches", out_of_memory)
+    train, _ = planted_low_rank(n=500)
+    step = mv.checks.human_bytes(mv.train.step_memory(small_net(), 64))
+    with pytest.raises(MemoryError, match=rf"out of memory while training with batches of 64 "
+                                          rf"ratings \(about {step} per step\); use a smaller"):
+        mv.fit(small_net(), train, batch_size=64, engine="numpy", progress=False)
+
+
+def test_a_batch_larger_than_the_data_is_one_batch_per_epoch():
+    train, _ = planted_low_rank(n=500)
+    net = small_net()
+    mv.fit(net, train, epochs=2, batch_size=100_000_000, engine="numpy", progress=False)
+    assert net.optimizer.iterations == 2 and net.trained_with["batch_size"] == 450
+
+
+def test_a_store_edited_out_of_range_is_refused_before_training_naming_the_file(tmp_path):
+    r = mv.Ratings([0, 1, 1], [0, 0, 1], [5, 3, 4])
+    store = r.save(tmp_path / "store")
+    rating = np.load(store / "rating.npy")
+    rating[2] = 100
+    np.save(store / "rating.npy", rating)
+    with pytest.raises(ValueError, match=r"store/rating.npy, row 2: rating 100 is outside 1..5"):
+        mv.fit(mv.RatingNet(2, 2, dim=2, hidden=()), mv.Ratings.load(store), progress=False)

@@ -5,7 +5,8 @@
     user id  ─ Embedding(n_users, dim)  ┘
 
 ``forward`` and ``backward`` below are the whole model: a flat sequence of layer calls that reads
-top to bottom, then the same sequence in reverse. No autograd, no framework.
+top to bottom, then the same sequence in reverse. No autograd, no framework. How this fits with
+the rest of the library: ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import archive
-from ..vectors import MovieVectors
+from .. import archive, checks
+from ..checks import BadValueError
+from ..vectors import MovieVectors, metadata_from_arrays
 from .layers import Concatenate, Dense, Embedding, MeanSquaredError, ReLU, RowGradient
 from .optim import Adadelta
 
 EMBEDDING_INIT_LIMIT = 0.05  # Keras' default: embeddings uniform in (-0.05, 0.05)
 PREDICT_CHUNK = 1 << 16  # predictions are made this many at a time, to bound memory
+HEADER_FIELDS = {"config": dict, "epochs_trained": int, "optimizer": (dict, type(None)),
+                 "partial_epoch": (dict, type(None))}
+CONFIG_KEYS = ("n_movies", "n_users", "dim", "hidden", "seed")
 
 
 class ForwardCache(NamedTuple):
@@ -36,7 +41,8 @@ class ForwardCache(NamedTuple):
 class RatingNet:
     """Movie and user embeddings, concatenated, through ReLU layers to one predicted rating.
 
-    Parameters are float32 arrays in ``params``, named and ordered as DESIGN.md fixes:
+    Parameters are float32 arrays in ``params``, named and ordered as ``docs/architecture.md``
+    fixes:
     ``movie_embedding`` (n_movies, dim), ``user_embedding`` (n_users, dim), then for each
     hidden layer k ``dense_{k}.weight`` (n_in, n_out) and ``dense_{k}.bias`` (n_out,), then
     ``output.weight`` (h_last, 1) and ``output.bias`` (1,). Initialised as Keras does:
@@ -51,17 +57,21 @@ class RatingNet:
     """
 
     def __init__(self, n_movies: int, n_users: int, dim: int = 40, hidden=(64, 64, 64), seed=0):
-        hidden = tuple(hidden)
-        for name, value in [("n_movies", n_movies), ("n_users", n_users), ("dim", dim)]:
-            _check_positive_int(name, value)
-        for width in hidden:
-            _check_positive_int("hidden layer width", width)
+        n_movies = checks.positive_int(n_movies, "n_movies")
+        n_users = checks.positive_int(n_users, "n_users")
+        dim = checks.positive_int(dim, "dim")
+        hidden = tuple(checks.positive_int(width, "hidden layer width") for width in hidden)
+        checks.affordable(4 * parameter_count(n_movies, n_users, dim, hidden),
+                          f"RatingNet({n_movies:,} movies, {n_users:,} users, dim {dim})",
+                          "use a smaller dim, or fewer movies or users")
         self.n_movies, self.n_users, self.dim, self.hidden = n_movies, n_users, dim, hidden
-        self.seed = seed
+        self.seed = checks.count(seed, "seed")
         self.params = _keras_initial_params(n_movies, n_users, dim, hidden, seed)
         self.optimizer: Adadelta | None = None  # set by fit(); saved with the model
         self.epochs_trained = 0
         self.partial_epoch: dict | None = None  # where an interrupted fit() stopped, if it did
+        self.trained_with: dict = {}  # fit's settings (seed, batch size, data), checked on resume
+        self.catalogue: dict | None = None  # titles, ids, counts of the movies, once saved with them
 
     @property
     def config(self) -> dict:
@@ -72,6 +82,35 @@ class RatingNet:
     def __repr__(self) -> str:
         return (f"RatingNet(n_movies={self.n_movies}, n_users={self.n_users}, dim={self.dim}, "
                 f"hidden={self.hidden}, epochs_trained={self.epochs_trained})")
+
+    def describe(self) -> dict:
+        """What this model is, as plain JSON-ready values: sizes, training so far, optimizer.
+
+        >>> RatingNet(3, 4, dim=2, hidden=(5,)).describe()["parameters"]
+        45
+        """
+        catalogue = self.catalogue or {}
+        titles = catalogue.get("titles")
+        return {
+            "kind": "RatingNet", "movies": self.n_movies, "users": self.n_users,
+            "dim": self.dim, "hidden": list(self.hidden),
+            "parameters": sum(p.size for p in self.params.values()),
+            "epochs_trained": self.epochs_trained,
+            "interrupted_epoch": None if self.partial_epoch is None else {
+                "epoch": self.partial_epoch["epoch"],
+                "batches_done": self.partial_epoch["batches_done"]},
+            "optimizer": None if self.optimizer is None else {
+                "name": "Adadelta", "lr": self.optimizer.lr, "rho": self.optimizer.rho,
+                "eps": self.optimizer.eps, "steps": self.optimizer.iterations},
+            "trained_with": self.trained_with or None,
+            "movies_with_titles": 0 if titles is None else sum(t is not None for t in titles),
+            "rating_counts": catalogue.get("counts") is not None,
+        }
+
+    @property
+    def steps_trained(self) -> int:
+        """Optimizer steps taken so far: the amount of training this model holds."""
+        return 0 if self.optimizer is None else self.optimizer.iterations
 
     # -- the model, forward and backward ---------------------------------------------------
 
@@ -147,17 +186,17 @@ class RatingNet:
     # -- input checks ------------------------------------------------------------------------
 
     def check_batch(self, movies, users, ratings=None):
-        """Return (movies, users, ratings) as arrays, or raise naming what is wrong.
+        """Return (movies, users, ratings) as arrays, or raise ValueError naming what is wrong.
 
         Ids must be integers within the tables, all arrays one-dimensional and of one length,
         ratings real and finite.
         """
-        movies = _check_ids("movie", movies, self.n_movies)
-        users = _check_ids("user", users, self.n_users)
+        movies, _ = checks.dense_indices(movies, "movie", self.n_movies)
+        users, _ = checks.dense_indices(users, "user", self.n_users)
         if len(movies) != len(users):
-            raise ValueError(f"got {len(movies)} movie ids but {len(users)} user ids")
+            raise BadValueError(f"got {len(movies)} movie ids but {len(users)} user ids")
         if ratings is not None:
-            ratings = _check_ratings(ratings, len(movies))
+            ratings = checks.finite_numbers(ratings, "rating", len(movies))
         return movies, users, ratings
 
     # -- the movie vectors ------------------------------------------------------------------
@@ -167,17 +206,23 @@ class RatingNet:
 
         Pass the ``titles`` by dense movie index, or a `Ratings` whose catalogue (titles,
         original ids, rating counts, years) should come along; explicit ``titles`` win.
+        Without either, a model loaded from a file saved with its catalogue brings that.
 
         >>> vecs = RatingNet(3, 4, dim=2).movie_vectors(titles=["Ringu", "The Ring", "Yojimbo"])
         >>> vecs
         MovieVectors(3 movies × 2 dims, with titles)
         """
-        catalogue = {} if ratings is None else dict(
-            titles=ratings.titles, movie_ids=ratings.movie_ids, counts=ratings.movie_counts,
-            years=getattr(ratings, "years", None))
+        catalogue = self._catalogue(ratings)
         if titles is not None:
             catalogue["titles"] = titles
         return MovieVectors(self.params["movie_embedding"], **catalogue)
+
+    def _catalogue(self, ratings) -> dict:
+        """MovieVectors keywords for the movies: from ``ratings``, else the loaded catalogue."""
+        if ratings is None:
+            return dict(self.catalogue or {})
+        return dict(titles=ratings.titles, movie_ids=ratings.movie_ids,
+                    counts=ratings.movie_counts, years=getattr(ratings, "years", None))
 
     # -- saving ------------------------------------------------------------------------------
 
@@ -186,8 +231,9 @@ class RatingNet:
 
         With ``ratings`` (a `Ratings`), its movie catalogue — titles, original ids, rating
         counts, years — is stored too, in the layout of ``vectors.py``, so
-        `MovieVectors.load` can answer title queries from the model file alone.
-        The file is written to a temporary name and renamed.
+        `MovieVectors.load` can answer title queries from the model file alone; without, the
+        catalogue the model was loaded with (if any) is kept. The file is written to a
+        temporary name and renamed.
 
         >>> import tempfile, os
         >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
@@ -197,31 +243,82 @@ class RatingNet:
         """
         arrays = {f"params/{name}": value for name, value in self.params.items()}
         header = dict(config=self.config, epochs_trained=self.epochs_trained, optimizer=None,
-                      partial_epoch=self.partial_epoch)
+                      partial_epoch=self.partial_epoch, trained_with=self.trained_with)
         if self.optimizer is not None:
             header["optimizer"], state = self.optimizer.state_dict()
             arrays.update({f"optimizer/{key}": value for key, value in state.items()})
-        if ratings is not None:
-            arrays.update(self.movie_vectors(ratings=ratings).metadata_arrays())
+        catalogue = self._catalogue(ratings)
+        if any(value is not None for value in catalogue.values()):
+            vectors = MovieVectors(self.params["movie_embedding"], **catalogue)
+            arrays.update(vectors.metadata_arrays())
         archive.save_npz(path, "RatingNet", arrays, **header)
+
+    def file_size(self, ratings=None) -> int:
+        """At most how many bytes `save` writes once trained: parameters, the optimizer's two
+        averages and row steps, the movie catalogue of ``ratings``, the header."""
+        params = sum(p.nbytes for p in self.params.values())
+        row_steps = 8 * (self.n_movies + self.n_users)
+        titles = 0 if ratings is None else self.n_movies * (
+            4 * max((len(t) for t in ratings.titles if t), default=0) + 8 + 8 + 4)
+        return 3 * params + row_steps + titles + (1 << 16)
 
     @classmethod
     def load(cls, path) -> "RatingNet":
-        """Load a model written by `save`, with its optimizer state (training can go on)."""
-        header, arrays = archive.load_npz(path, "RatingNet")
-        net = cls(**header["config"])
+        """Load a model written by `save`, with its optimizer state (training can go on) and
+        the movie catalogue it was saved with. A damaged or foreign file is a ValueError
+        naming it."""
+        header, arrays = archive.load_npz(path, "RatingNet", fields=HEADER_FIELDS)
+        config = header["config"]
+        if sorted(config) != sorted(CONFIG_KEYS) or not isinstance(config["hidden"], list):
+            raise BadValueError(f"{path}: the model's config must have the entries "
+                                f"{', '.join(CONFIG_KEYS)}; it has {config}")
+        try:
+            net = cls(**config)
+        except BadValueError as exc:
+            raise BadValueError(f"{path}: {exc}") from None
         for name, expected in net.params.items():
             saved = arrays.get(f"params/{name}")
-            if saved is None or saved.shape != expected.shape:
-                raise ValueError(f"{path}: parameter {name!r} is missing or has the wrong shape")
+            if saved is None or saved.shape != expected.shape or saved.dtype.kind != "f":
+                raise BadValueError(f"{path}: parameter {name!r} is missing or has the wrong "
+                                    f"shape or dtype")
             net.params[name] = saved.astype(expected.dtype, copy=False)
         if header["optimizer"] is not None:
-            state = {key[len("optimizer/"):]: value for key, value in arrays.items()
-                     if key.startswith("optimizer/")}
-            net.optimizer = Adadelta.from_state_dict(header["optimizer"], state)
+            net.optimizer = _saved_optimizer(header["optimizer"], arrays, net.params, path)
         net.epochs_trained = header["epochs_trained"]
-        net.partial_epoch = header.get("partial_epoch")
+        net.partial_epoch = header["partial_epoch"]
+        net.trained_with = header.get("trained_with") or {}
+        catalogue = metadata_from_arrays(arrays)
+        if any(value is not None for value in catalogue.values()):
+            net.catalogue = catalogue
         return net
+
+
+def parameter_count(n_movies, n_users, dim, hidden) -> int:
+    """Number of parameters (floats) of a RatingNet of these sizes.
+
+    >>> parameter_count(3, 4, 2, (5,))
+    45
+    """
+    widths = [2 * dim, *hidden, 1]
+    dense = sum(n_in * n_out + n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
+    return (n_movies + n_users) * dim + dense
+
+
+def _saved_optimizer(config, arrays, params, path) -> Adadelta:
+    """The optimizer saved in a model file, after checking its state fits the parameters."""
+    state = {key[len("optimizer/"):]: value for key, value in arrays.items()
+             if key.startswith("optimizer/")}
+    for key, value in state.items():
+        name, _, slot = key.rpartition("/")
+        expected = params[name].shape if name in params else None
+        if slot == "row_step" and expected is not None:
+            expected = expected[:1]
+        if expected is None or value.shape != expected:
+            raise BadValueError(f"{path}: optimizer state {key!r} does not fit the model")
+    try:
+        return Adadelta.from_state_dict(config, state)
+    except (TypeError, ValueError, KeyError) as exc:  # what the saved config can get wrong
+        raise BadValueError(f"{path}: unreadable optimizer settings {config} ({exc})") from None
 
 
 def _keras_initial_params(n_movies, n_users, dim, hidden, seed) -> dict:
@@ -246,35 +343,3 @@ def _uniform(rng, limit, shape) -> np.ndarray:
 
 def _dense(grad, param):
     return grad.to_dense(len(param)) if isinstance(grad, RowGradient) else grad
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _check_ids(kind, ids, n_rows) -> np.ndarray:
-    ids = np.asarray(ids)
-    if ids.ndim != 1:
-        raise ValueError(f"{kind} ids must be one-dimensional, got shape {ids.shape}")
-    if len(ids) == 0:
-        return ids.astype(np.int64)
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"{kind} ids must be integers, got dtype {ids.dtype}")
-    low, high = ids.min(), ids.max()
-    if low < 0 or high >= n_rows:
-        bad = low if low < 0 else high
-        raise ValueError(f"{kind} id {bad} is out of range: the table has rows 0..{n_rows - 1}")
-    return ids
-
-
-def _check_ratings(ratings, n) -> np.ndarray:
-    ratings = np.asarray(ratings)
-    if ratings.ndim != 1 or len(ratings) != n:
-        raise ValueError(f"expected {n} ratings in a one-dimensional array, got shape {ratings.shape}")
-    if not (np.issubdtype(ratings.dtype, np.integer) or np.issubdtype(ratings.dtype, np.floating)):
-        raise TypeError(f"ratings must be real numbers, got dtype {ratings.dtype}")
-    if np.issubdtype(ratings.dtype, np.floating) and not np.isfinite(ratings).all():
-        where = int(np.flatnonzero(~np.isfinite(ratings))[0])
-        raise ValueError(f"rating {ratings[where]} at position {where} is not a finite number")
-    return ratings
