@@ -551,32 +551,25 @@ def _show(value, unit, bound=False):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-sizes", help="comma-separated (default 32,256,1024,4096)")
-    parser.add_argument("--threads", help="comma-separated counts and/or auto (default 1,2,auto)")
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help=f"comma-separated from {','.join(VARIANTS)}, or 'none' "
-                        "(only the full epoch)")
-    parser.add_argument("--repeats", type=int, help="time-boxed passes per cell (default 3)")
-    parser.add_argument("--seconds", type=float, help="time box per pass (default 3)")
-    parser.add_argument("--ratings", type=int, help="ratings in the cells' data set (default 5M)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: tiny tables and data, short time boxes")
-    parser.add_argument("--contended", action="store_true",
-                        help="keep one core busy with another process while each cell runs")
-    parser.add_argument("--full-epoch", action="store_true",
-                        help="also time one fit() epoch over 100,480,507 ratings (minutes)")
-    parser.add_argument("--store", help="store directory for the full epoch's data: loaded if "
-                        "it exists, else generated there and kept (default: a temporary one)")
-    parser.add_argument("--epoch-threads", default="auto", help="fit(threads=...) for the "
-                        "full epoch (default auto, fit's default)")
-    parser.add_argument("--epoch-ratings", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--epoch-batch", type=int, default=1024, help=argparse.SUPPRESS)
-    parser.add_argument("--workdir", default=tempfile.gettempdir(),
-                        help="where temporary data goes (deleted afterwards)")
-    parser.add_argument("--out", help="markdown report (default benchmarks/results/"
-                        "bench_train[_contended].md; with --quick, a temporary file); "
-                        "the JSON goes beside it")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    add = parser.add_argument
+    add("--batch-sizes", help="comma-separated (default 32,256,1024,4096)")
+    add("--threads", help="comma-separated counts and/or auto (default 1,2,auto)")
+    add("--variants", default=",".join(VARIANTS),
+        help=f"comma-separated from {','.join(VARIANTS)}, or none (only the full epoch)")
+    add("--repeats", type=int, help="time-boxed passes per cell (default 3)")
+    add("--seconds", type=float, help="time box per pass (default 3)")
+    add("--ratings", type=int, help="ratings in the cells' data set (default 5M)")
+    add("--quick", action="store_true", help="smoke test: tiny data, short time boxes")
+    add("--contended", action="store_true", help="keep one core busy while each cell runs")
+    add("--full-epoch", action="store_true", help="also time one fit() epoch of 100M ratings")
+    add("--store", help="the full epoch's store: loaded if it exists, else generated and kept")
+    add("--epoch-threads", default="auto", help="fit(threads=...) for the full epoch (auto)")
+    add("--epoch-ratings", type=int, help=argparse.SUPPRESS)
+    add("--epoch-batch", type=int, default=1024, help=argparse.SUPPRESS)
+    add("--workdir", default=tempfile.gettempdir(), help="for temporary data (deleted after)")
+    add("--out", help="markdown report (default benchmarks/results/bench_train[_contended].md, "
+        "with --quick a temporary file); the JSON goes beside it")
+    add("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return args
@@ -587,9 +580,12 @@ def parse_args(argv=None):
     for name, value in (QUICK if args.quick else full).items():
         if getattr(args, name, None) is None:
             setattr(args, name, value)
-    args.batch_sizes = [int(x) for x in str(args.batch_sizes).split(",")]
-    args.threads = [_threads(x) for x in args.threads.split(",")]
-    args.epoch_threads = _threads(args.epoch_threads)
+    try:
+        args.batch_sizes = [int(x) for x in str(args.batch_sizes).split(",")]
+        args.threads = [_threads(x) for x in args.threads.split(",")]
+        args.epoch_threads = _threads(args.epoch_threads)
+    except ValueError as error:
+        parser.error(f"batch sizes are whole numbers, thread counts too or 'auto': {error}")
     args.variants = [] if args.variants == "none" else args.variants.split(",")
     unknown = set(args.variants) - set(VARIANTS)
     if unknown:
