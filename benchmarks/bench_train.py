@@ -8,18 +8,9 @@
 Every variant trains the seed model (Embedding 40 ‖ Embedding 40 → 64 → 64 → 64 → 1, mean
 squared error) on the same synthetic ratings, with Netflix-size tables by default (the user
 table's size is what makes dense PyTorch slow), from the same weights: ``RatingNet(seed=0)``'s,
-saved once per run and loaded by every cell.
-
-    numpy             our reference engine: one NumPy step per batch
-    numba             our compiled engine
-    torch-adadelta    ``TorchRatingNet`` + ``torch.optim.Adadelta(lr=1, rho=0.95, eps=1e-7)``,
-                      dense embedding gradients: the seed's recipe, translated
-    torch-sparseadam  sparse embedding gradients + ``SparseAdam``, ``Adam`` for the dense
-                      layers: the usual way to make big embeddings fast in PyTorch
-    torch-compile     torch-sparseadam with the dense layers compiled by ``torch.compile``
-                      (inductor cannot make sparse gradients, so the lookups stay eager)
-    keras             the seed's own Keras code (Keras 3, PyTorch backend), ``train_on_batch``;
-                      at batch 32 and 1024 only
+saved once per run and loaded by every cell. ``VARIANTS`` below says what each variant runs:
+our two engines, PyTorch as the seed would be translated and as it is made fast (sparse
+gradients, torch.compile), and the seed's own Keras code.
 
 Each (variant, batch size, threads) cell is a fresh process, so its thread settings and peak
 memory are its own. Threads: a number n sets OMP/OPENBLAS/MKL_NUM_THREADS=n and is passed on
@@ -61,9 +52,20 @@ from benchmarks._common import (ChildFailed, describe_machine, json_from_child, 
                                 machine_facts, markdown_row, package_version, peak_memory_mb,
                                 reset_peak_memory, write_report)
 
-OURS = ("numpy", "numba")
-PEERS = ("torch-adadelta", "torch-sparseadam", "torch-compile", "keras")
-VARIANTS = OURS + PEERS
+VARIANTS = {
+    "numpy": "our reference engine: one NumPy step per batch",
+    "numba": "our compiled engine",
+    "torch-adadelta": "`TorchRatingNet` + `torch.optim.Adadelta(lr=1, rho=0.95, eps=1e-7)`, "
+                      "dense embedding gradients: the seed's recipe, translated",
+    "torch-sparseadam": "sparse embedding gradients + `SparseAdam`, `Adam` for the dense "
+                        "layers: the usual way to make big embeddings fast in PyTorch",
+    "torch-compile": "torch-sparseadam with the dense layers compiled by `torch.compile` "
+                     "(inductor cannot make sparse gradients, so the lookups stay eager)",
+    "keras": "the seed's own Keras code (Keras 3 on the PyTorch backend, eager) and its "
+             "`train_on_batch`",
+}
+OURS = ("numpy", "numba")  # timed through engine.train_batches, the loop fit() runs
+PEERS = tuple(name for name in VARIANTS if name not in OURS)
 ONLY_AT = {"keras": (32, 1024)}  # batch sizes a slow variant runs at
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SPINNER = "while True: pass"
@@ -501,26 +503,31 @@ def markdown(args, facts, measured, store_info, command, seconds):
     if args.skipped:
         lines += [f"Not run (not installed): {', '.join(args.skipped)}.", ""]
     if measured.results:
-        rate, peak = (lambda r: f"{r:,.0f}"), (lambda mb: f"{mb:,.0f}")
+        count = "{:,.0f}".format
         lines += [
+            "Variants:", "", *(f"- **{name}**: {VARIANTS[name]}"
+                               + (f" (batch {', '.join(map(str, ONLY_AT[name]))} only)"
+                                  if name in ONLY_AT else "") for name in args.variants), "",
             f"Data: {args.ratings:,} synthetic ratings ({store_info['generator']}) of "
             f"{args.movies:,} movies × {args.users:,} users; the seed model, every variant "
             f"starting from `RatingNet(seed={SEED})`'s weights. One fresh process per cell: a "
             f"{WARM_UP_BATCHES}-batch warm-up, then {args.repeats} timed pass(es), each one "
             f"shuffled pass of whole batches or {args.seconds:g} s (the shuffle not timed). "
             "Threads: a number sets OMP/OPENBLAS/MKL_NUM_THREADS and `threads=` (ours) or "
-            "`torch.set_num_threads`; `auto` sets nothing (each library's default).", "",
+            "`torch.set_num_threads`; `auto` sets nothing (each library's default). Ours are "
+            "timed through `engine.train_batches`, the loop `fit` runs; the others take "
+            "pre-shuffled tensors (arrays for Keras), one step per batch.", "",
             f"## Ratings per second (median of {args.repeats})", "",
             "\"numba ÷ fastest peer\": numba at this thread count over the fastest PyTorch or "
             "Keras cell at this batch size (any thread count). —: not run at this batch size.",
-            "", *cells_table(args, measured, "rate", rate, versus_peers=True), "",
+            "", *cells_table(args, measured, "rate", count, versus_peers=True), "",
             f"## Default threads against one thread (numba{busy})", "",
             *threads_table(args, measured), "",
             "## Peak memory per cell (MB)", "",
             "VmHWM of the cell's process during the timed passes (reset after the warm-up): "
             "interpreter and libraries (the PyTorch and Keras cells do not load Numba), model, "
             "optimizer state, the data pages touched, the shuffled order or gathered tensors.",
-            "", *cells_table(args, measured, "peak_rss_mb", peak), ""]
+            "", *cells_table(args, measured, "peak_rss_mb", count), ""]
     lines += ["## One full epoch (`mv.fit`, Numba engine, data memory-mapped from a store)", "",
               *epoch_table(measured.epoch), "", "## Targets (issue 8)", "",
               *targets_table(measured)]
