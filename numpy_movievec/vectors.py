@@ -567,19 +567,19 @@ class MovieVectors:
     def load(cls, path) -> "MovieVectors":
         """Read a file written by `save`, or the movie vectors of a saved ``RatingNet``.
 
-        A model file is read by ``RatingNet.load`` (which checks it as a model); its movie
-        catalogue comes from the ``movie_*`` arrays of the layout above.
+        A model file is read by ``RatingNet.load``, which checks it as a model and brings the
+        movie catalogue it was saved with.
         """
-        header, arrays = archive.load_npz(path, KIND, "RatingNet")
-        if header["kind"] == KIND:
-            vectors = arrays.get("vectors")
-            if vectors is None or vectors.shape != (header.get("n_movies"), header.get("dim")):
-                raise BadValueError(f"{path}: its 'vectors' array is missing or does not have "
-                                    f"the header's n_movies x dim")
-        else:
+        if archive.read_header(path, KIND, "RatingNet")["kind"] == "RatingNet":
             from .nn.network import RatingNet  # here: network.py imports this module
 
-            vectors = RatingNet.load(path).params["movie_embedding"]
+            return RatingNet.load(path).movie_vectors()
+        header, arrays = archive.load_npz(path, KIND, fields={"n_movies": int, "dim": int})
+        vectors = arrays.get("vectors")
+        if vectors is None or vectors.shape != (header["n_movies"], header["dim"]):
+            raise BadValueError(f"{path}: its 'vectors' array is missing or does not have the "
+                                f"header's n_movies x dim ({header['n_movies']} x "
+                                f"{header['dim']})")
         return cls(vectors, **metadata_from_arrays(arrays))
 
     def metadata_arrays(self) -> dict:
