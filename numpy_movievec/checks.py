@@ -12,6 +12,7 @@ The exception policy, in one place:
       FileInTheWayError   FileExistsError     something we refuse to overwrite
       NotEnoughMemoryError MemoryError        a size this machine cannot hold
       SaveError           OSError             a save that failed (and where a rescue copy went)
+      DivergedError       FloatingPointError  training whose loss became inf or NaN
 
 - The message names the file and line (``ratings.csv:7: ...``), or the row (``row 5: ...``),
   or the argument (``batch_size must be ...``), and shows the offending value.
@@ -72,6 +73,10 @@ class NotEnoughMemoryError(MovievecError, MemoryError):
 
 class SaveError(MovievecError, OSError):
     """A file could not be written; the message says why and where a rescue copy went."""
+
+
+class DivergedError(MovievecError, FloatingPointError):
+    """Training whose loss stopped being a finite number (too large a learning rate)."""
 
 
 # ---------------------------------------------------------------------- single values

@@ -10,9 +10,11 @@
     movievec info model.npz
 
 ``python -m numpy_movievec`` is the same command. Each subcommand is one small ``cmd_*``
-function; `main` parses the arguments, runs one, and turns the errors a user can cause (a
-missing file, an unknown title, a bad option value) into one line on stderr and exit status 2.
-Anything else is a bug and keeps its traceback.
+function; `main` parses the arguments, runs one, and turns the errors the library raises on
+purpose (`checks.MovievecError`: a bad file, an unknown title, a size that cannot work) and
+the errors of the system (OSError: a permission, a full disk) into one line on stderr and
+exit status 2. Anything else is a bug and keeps its traceback. What a user can rely on:
+``docs/bad-input-and-faults.md``.
 """
 
 from __future__ import annotations
@@ -22,20 +24,25 @@ import json
 import math
 import os
 import re
+import shlex
+import signal
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from numpy_movievec.checks import (BadValueError, FileInTheWayError, MissingFileError,
+                                   MovievecError)
+
 PROG = "movievec"
 USAGE_ERROR = 2  # argparse's exit status for a bad command line; ours for every user error
-INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
-USER_ERRORS = (ValueError, KeyError, TypeError, OSError, FloatingPointError)  # OSError: missing
-# files, permissions, a full disk; KeyError includes MovieLookupError (unknown or ambiguous title)
+INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for Ctrl-C
 DEMO_MAP = "movievec-demo-map.png"
 DEMO_MODEL = "movievec-demo-model.npz"
 SHOWN_ANSWERS = 3  # answers per list in the demo's per-pair report
+TRAIN_DEFAULTS = dict(epochs=5, batch_size=1024, valid_fraction=0.1, seed=0, engine="numba",
+                      threads="auto")
 _INTEGER = re.compile(r"[+-]?\d+")
 
 
@@ -57,7 +64,7 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `movievec ... | head` closed our output: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 1
-    except USER_ERRORS as exc:
+    except user_errors() as exc:
         print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
         return USAGE_ERROR
     except ImportError as exc:  # an optional dependency (matplotlib) is missing
@@ -65,6 +72,19 @@ def main(argv=None) -> int:
             raise
         print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
         return USAGE_ERROR
+
+
+def user_errors() -> tuple:
+    """The exceptions `main` reports in one line: the library's deliberate errors, and the
+    system's (OSError: a missing file, a permission, a full disk). Unknown and ambiguous
+    titles (`MovieLookupError`) are deliberate errors of the vectors module.
+
+    >>> issubclass(BadValueError, user_errors()), issubclass(TypeError, user_errors())
+    (True, False)
+    """
+    from numpy_movievec.vectors import MovieLookupError
+
+    return MovievecError, OSError, MovieLookupError
 
 
 def one_line(exc: BaseException) -> str:
@@ -128,12 +148,13 @@ def _add_demo(commands):
     p.add_argument("--method", choices=METHODS, default=DEMO_METHOD,
                    help=f"how the counterpart query combines vectors (default {DEMO_METHOD}, "
                         "the seed's)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data and the model (default 0)")
+    p.add_argument("--seed", type=_count, default=0,
+                   help="seed of the data and the model (default 0)")
     _add_engine_options(p)
     p.add_argument("--out", type=Path, default=Path("."),
                    help=f"folder for {DEMO_MODEL} and {DEMO_MAP} (default: here)")
-    p.add_argument("-o", "--map", type=Path, default=None,
-                   help=f"where to draw the map (default OUT/{DEMO_MAP})")
+    p.add_argument("-o", "--map", type=_image, default=None,
+                   help=f"where to draw the map, .png or .svg (default OUT/{DEMO_MAP})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -174,7 +195,13 @@ def _add_prepare(commands):
                          "movievec prepare synthetic -o synth.store --ratings 2000000 --seed 0")
     synthetic.add_argument("--ratings", type=_count, default=1_000_000,
                            help="how many (default 1,000,000; 100,480,507 is Netflix-sized)")
-    synthetic.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    synthetic.add_argument("--seed", type=_count, default=0, help="seed (default 0)")
+    for source in (netflix, movielens, csv):
+        source.add_argument("--duplicates", choices=("error", "first", "last", "all"),
+                            default="error",
+                            help="a (movie, user) pair rated more than once: stop with an "
+                                 "error (default), keep the first or the last rating (in file "
+                                 "order), or keep all")
     for source in (netflix, movielens, csv, synthetic):
         source.add_argument("-o", "--output", type=Path, required=True, metavar="STORE",
                             help="the store directory to write (an old store there is replaced)")
@@ -188,38 +215,44 @@ def _add_train(commands):
     p.add_argument("store", type=Path, help="a store directory written by prepare")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
                    help="the model file to write (.npz)")
-    p.add_argument("--epochs", type=_count, default=5, help="epochs to train (default 5)")
-    p.add_argument("--batch-size", type=_positive, default=1024,
-                   help="ratings per step (default 1024)")
+    p.add_argument("--epochs", type=_count, default=TRAIN_DEFAULTS["epochs"],
+                   help=f"epochs to train (default {TRAIN_DEFAULTS['epochs']})")
+    p.add_argument("--batch-size", type=_positive, default=TRAIN_DEFAULTS["batch_size"],
+                   help=f"ratings per step (default {TRAIN_DEFAULTS['batch_size']})")
     p.add_argument("--dim", type=_positive, default=None, help="embedding size (default 40)")
     p.add_argument("--hidden", type=_widths, default=None,
                    help="hidden layer widths, comma-separated (default 64,64,64; '' for none)")
     p.add_argument("--lr", type=_positive_float, default=None,
                    help="Adadelta learning rate (default 1.0, or the resumed model's)")
-    p.add_argument("--valid-fraction", type=_fraction, default=0.1,
-                   help="share of the store held out at random for validation (default 0.1)")
+    p.add_argument("--valid-fraction", type=_fraction, default=TRAIN_DEFAULTS["valid_fraction"],
+                   help="share of the store held out at random for validation (default "
+                        f"{TRAIN_DEFAULTS['valid_fraction']})")
     p.add_argument("--valid", type=Path, default=None, metavar="STORE",
                    help="validate on this store instead (e.g. the Netflix probe store)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=_count, default=TRAIN_DEFAULTS["seed"],
                    help="seed of the split, the initial weights and the shuffling (default 0)")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
-                   help="save the model here after every epoch and on Ctrl-C, for --resume "
-                        "(without the titles: query the final MODEL)")
+                   help="save the model here after every epoch and on Ctrl-C or SIGTERM, for "
+                        "--resume; a checkpoint holding more training is kept unless "
+                        "--overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --checkpoint replace a checkpoint that holds more training")
     p.add_argument("--patience", type=_positive, default=None, metavar="N",
                    help="stop once the valid RMSE has not improved for N epochs")
     p.add_argument("--resume", type=Path, default=None, metavar="MODEL",
-                   help="continue this model (or checkpoint) for --epochs more epochs; "
-                        "keep the --seed it was trained with, so the split stays the same")
+                   help="continue this model (or checkpoint) for --epochs more epochs, with "
+                        "the --seed, --batch-size and validation split it was trained with")
     _add_engine_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
 
 
 def _add_engine_options(parser):
-    parser.add_argument("--engine", choices=("numba", "numpy"), default="numba",
+    parser.add_argument("--engine", choices=("numba", "numpy"), default=TRAIN_DEFAULTS["engine"],
                         help="numba: compiled and parallel (default); "
                              "numpy: the readable reference")
-    parser.add_argument("--threads", type=_positive, default=None,
-                        help="Numba threads (default: all cores)")
+    parser.add_argument("--threads", type=_threads, default="auto",
+                        help="Numba threads: a count, or auto (default): the engine picks the "
+                             "fastest count as it trains, with the same results for any count")
 
 
 def _add_queries(commands):
@@ -268,7 +301,7 @@ def _add_plot(commands):
                  "Draw the most-rated movies on the first two principal components (PNG/SVG).",
                  'movievec plot model.npz -o map.png --top 200 --arrow "Ringu" "The Ring"')
     p.add_argument("model", type=Path, help="a model or vectors file (.npz)")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+    p.add_argument("-o", "--output", type=_image, required=True, metavar="FILE",
                    help="the image to write (.png or .svg)")
     p.add_argument("--top", type=_positive, default=200, help="movies drawn (default 200)")
     p.add_argument("--all", action="store_true", help="draw every movie (ignores --top)")
@@ -310,9 +343,13 @@ def cmd_demo(args) -> int:
     and draw the map.
     """
     import numpy_movievec as mv
+    from numpy_movievec import archive
     from numpy_movievec.data import synthetic
 
     started = time.perf_counter()
+    model_path, map_path = args.out / DEMO_MODEL, args.map or _image(str(args.out / DEMO_MAP))
+    for path in (model_path, map_path):
+        archive.check_destination(_with_parent(path))
     _say(f"generating {args.ratings:,} synthetic ratings (seed {args.seed}); a first run also "
          f"compiles the Numba kernels, one or two minutes, cached for later runs")
     n_movies, n_users = demo_sizes(args.ratings)
@@ -329,8 +366,8 @@ def cmd_demo(args) -> int:
     if history.epochs:
         print_history(history)
     if history.interrupted:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return INTERRUPTED
+        print(f"{PROG}: interrupted ({signal.Signals(history.signal).name})", file=sys.stderr)
+        return 128 + history.signal
     vecs = net.movie_vectors(ratings=ratings)
     min_count = _demo_min_count(vecs.counts, args.min_count)
     results = [planted_pair_ranks(vecs, ratings.truth.pairs, i, min_count, args.method)
@@ -341,11 +378,10 @@ def cmd_demo(args) -> int:
     for result in results:
         _say(_pair_report(result))
     _say("\n" + demo_summary(results))
-    args.out.mkdir(parents=True, exist_ok=True)
-    net.save(args.out / DEMO_MODEL, ratings=ratings)
-    _say(f"wrote {args.out / DEMO_MODEL}  (try: movievec similar {args.out / DEMO_MODEL} "
-         f"Yojimbo)")
-    _demo_map(vecs, ratings.truth.pairs, args.map or args.out / DEMO_MAP)
+    archive.save_or_rescue(lambda path: net.save(path, ratings=ratings), model_path,
+                           "the demo's model")
+    _say(f"wrote {model_path}  (try: movievec similar {shlex.quote(str(model_path))} Yojimbo)")
+    _demo_map(vecs, ratings.truth.pairs, map_path)
     _say(f"done in {time.perf_counter() - started:.0f} s")
     return 0
 
@@ -460,20 +496,48 @@ def _demo_map(vecs, pairs, path: Path) -> None:
 
 def _count(text: str) -> int:
     """A whole number >= 0; accepts 1_000_000, 1,000,000 and 1e6."""
-    try:
-        value = float(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not (value >= 0 and value == int(value)):
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return int(value)
+    return _whole_number(text, minimum=0)
 
 
 def _positive(text: str) -> int:
-    value = _count(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+    """A whole number >= 1."""
+    return _whole_number(text, minimum=1)
+
+
+def _whole_number(text: str, minimum: int) -> int:
+    """``text`` as a whole number >= ``minimum``, else an argparse error saying so.
+
+    >>> _whole_number("1,000", minimum=1)
+    1000
+    >>> _whole_number("-3", minimum=1)
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a whole number >= 1, got '-3'
+    """
+    try:
+        value = float(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        value = math.nan  # rejected below, with the same message
+    if not (value >= minimum and value == int(value)):
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+    return int(value)
+
+
+def _threads(text: str):
+    """``auto`` (the engine picks, and keeps picking, the fastest count) or a count >= 1."""
+    return "auto" if text.strip().lower() == "auto" else _positive(text)
+
+
+def _image(text: str) -> Path:
+    """An image path whose suffix the map can be written as (.png, .svg)."""
+    from numpy_movievec.viz import FORMATS
+
+    path = Path(text)
+    if path.suffix.lower() not in FORMATS:
+        raise argparse.ArgumentTypeError(f"{text}: cannot write "
+                                         f"{path.suffix or 'no extension'!r} images; use one "
+                                         f"of {', '.join(FORMATS)}")
+    return path
 
 
 def _positive_float(text: str) -> float:
@@ -525,12 +589,14 @@ def cmd_prepare_netflix(args) -> None:
 
     started = time.perf_counter()
     if not args.probe:
-        _save_store(load_netflix(args.source), args.output, started)
+        _check_stores(args.output)
+        _save_store(load_netflix(args.source, duplicates=args.duplicates), args.output, started)
         return
-    train, probe = load_netflix(args.source, with_probe=True)
+    probe_store = args.probe_store or args.output.with_name(args.output.name + "-probe")
+    _check_stores(args.output, probe_store)
+    train, probe = load_netflix(args.source, with_probe=True, duplicates=args.duplicates)
     _save_store(train, args.output, started)
-    _save_store(probe, args.probe_store or args.output.with_name(args.output.name + "-probe"),
-                started)
+    _save_store(probe, probe_store, started)
 
 
 def cmd_prepare_movielens(args) -> None:
@@ -538,38 +604,19 @@ def cmd_prepare_movielens(args) -> None:
     from numpy_movievec.data import load_movielens
 
     started = time.perf_counter()
-    _save_store(load_movielens(args.source), args.output, started)
+    _check_stores(args.output)
+    _save_store(load_movielens(args.source, duplicates=args.duplicates), args.output, started)
 
 
 def cmd_prepare_csv(args) -> None:
     """``movievec prepare csv ratings.csv -o my.store --movie item --user user --rating stars``."""
-    import pandas as pd
-
-    from numpy_movievec.data import Ratings
+    from numpy_movievec.data import load_csv
 
     started = time.perf_counter()
-    _need_file(args.source)
-    frame = pd.read_csv(args.source, sep=args.sep)
-    titles = _read_titles_csv(args.titles, args.movie, args.sep) if args.titles else None
-    ratings = Ratings.from_frame(frame, movie=args.movie, user=args.user, rating=args.rating,
-                                 titles=titles, source=f"csv:{args.source}")
+    _check_stores(args.output)
+    ratings = load_csv(args.source, movie=args.movie, user=args.user, rating=args.rating,
+                       sep=args.sep, titles=args.titles, duplicates=args.duplicates)
     _save_store(ratings, args.output, started)
-
-
-def _read_titles_csv(path: Path, movie_column: str, sep: str) -> dict:
-    """``{movie id: title}`` from a CSV with a header: id column (``movie_column`` or the
-    first), title column ("title" or the second)."""
-    import pandas as pd
-
-    _need_file(path)
-    frame = pd.read_csv(path, sep=sep)
-    if frame.shape[1] < 2:
-        raise ValueError(f"{path}: a titles file needs a movie id column and a title column")
-    ids = frame[movie_column] if movie_column in frame else frame.iloc[:, 0]
-    titles = frame["title"] if "title" in frame else frame.iloc[:, 1]
-    if ids.dtype.kind not in "iu":
-        raise ValueError(f"{path}: movie ids in column {ids.name!r} must be integers")
-    return dict(zip(ids.tolist(), titles.astype(str).tolist()))
 
 
 def cmd_prepare_synthetic(args) -> None:
@@ -577,24 +624,40 @@ def cmd_prepare_synthetic(args) -> None:
     from numpy_movievec.data import synthetic
 
     started = time.perf_counter()
+    _check_stores(args.output)
     _save_store(synthetic(args.ratings, seed=args.seed), args.output, started)
 
 
+def _check_stores(*paths: Path) -> None:
+    """Before reading anything: each store can be written, and no two are the same place
+    (nor one inside another, which saving the outer one would replace)."""
+    from numpy_movievec.archive import check_directory_destination
+    from numpy_movievec.data.ratings import is_store
+
+    resolved = [path.resolve() for path in paths]
+    for i, a in enumerate(resolved):
+        for b in resolved[i + 1:]:
+            if a == b or a in b.parents or b in a.parents:
+                raise BadValueError(f"{paths[i]} and {paths[resolved.index(b)]} would overwrite "
+                                    f"each other: give each store its own place")
+    for path in paths:
+        check_directory_destination(_with_parent(path), replaceable=is_store)
+
+
 def _save_store(ratings, path: Path, started: float) -> None:
-    ratings.save(_with_parent(path))
+    ratings.save(path)
     print(f"wrote {path}: {len(ratings):,} ratings of {ratings.n_movies:,} movies by "
           f"{ratings.n_users:,} users ({time.perf_counter() - started:.1f} s)")
+    if ratings.duplicates:
+        found, kept = ratings.duplicates["repeated"], ratings.duplicates["kept"]
+        print(f"note: {found:,} ratings repeated a (movie, user) pair rated before; "
+              + ("all were kept" if kept == "all" else f"kept the {kept} rating of each pair"))
 
 
 def _with_parent(path: Path) -> Path:
     """``path``, after creating the folder it goes in (as ``mkdir -p`` would)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _need_file(path: Path) -> None:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
 
 
 # ---------------------------------------------------------------------- train
@@ -604,15 +667,24 @@ def cmd_train(args) -> int:
 
     The model file carries the store's titles, ids and rating counts, so the query commands
     need nothing else. ``--resume MODEL`` continues a saved model (weights, optimizer, and the
-    exact point an interrupted run reached) for ``--epochs`` more epochs. The first Ctrl-C
-    stops at the next safe point and still saves the model (exit status 130).
+    exact point an interrupted run reached) for ``--epochs`` more epochs, with the seed, batch
+    size and split it was trained with. Before the first epoch the store's values and the
+    output paths are checked. The first Ctrl-C (or SIGTERM) stops at the next safe point,
+    still saves the model and prints the command that continues (exit status 128 + signal).
     """
     import numpy_movievec as mv
+    from numpy_movievec import archive
     from numpy_movievec.data import Ratings
 
-    store = Ratings.load(args.store, mmap=True)
+    store = Ratings.load(args.store, mmap=True).check_values()
     train, valid = _train_and_valid(store, args)
     net = _network(store, args)
+    split = _split_description(args)
+    if args.resume is not None:
+        _check_resumable(net, args, len(train), split)
+    net.trained_with["split"] = split
+    for path in filter(None, (args.output, args.checkpoint)):
+        archive.check_destination(_with_parent(path), net.file_size(store))
     optimizer = net.optimizer or mv.Adadelta()  # a resumed model keeps its own
     if args.lr is not None:
         optimizer.lr = args.lr
@@ -622,18 +694,72 @@ def cmd_train(args) -> int:
     history = mv.fit(net, train, valid=valid, epochs=args.epochs, batch_size=args.batch_size,
                      optimizer=optimizer, engine=args.engine, seed=args.seed,
                      threads=args.threads, progress=not args.quiet, patience=args.patience,
-                     checkpoint=args.checkpoint and _with_parent(args.checkpoint))
-    net.save(_with_parent(args.output), ratings=store)
+                     checkpoint=args.checkpoint, overwrite=args.overwrite)
+    archive.save_or_rescue(lambda path: net.save(path, ratings=store), args.output,
+                           "the trained model")
     print_history(history)
     print(f"wrote {args.output} ({_plural(net.epochs_trained, 'epoch')} trained in all)")
     if history.stopped_early:
         print(f"stopped early: no better valid RMSE for {_plural(args.patience, 'epoch')}")
     if history.interrupted:
-        print(f"{PROG}: interrupted during epoch {net.epochs_trained + 1}; {args.output} holds "
-              f"the point reached; continue with: {PROG} train {args.store} -o {args.output} "
-              f"--resume {args.output} --epochs N", file=sys.stderr)
-        return INTERRUPTED
+        name = signal.Signals(history.signal).name
+        print(f"{PROG}: interrupted ({name}) during epoch {net.epochs_trained + 1}; "
+              f"{args.output} holds the point reached. Continue with:\n"
+              f"  {continue_command(args, args.epochs - len(history.epochs))}",
+              file=sys.stderr)
+        return 128 + history.signal
     return 0
+
+
+def continue_command(args, epochs_left: int) -> str:
+    """The ``movievec train`` command that resumes an interrupted one from its ``-o`` model
+    and trains the epochs it had left, with its other options.
+
+    >>> args = build_parser().parse_args(["train", "my store", "-o", "m.npz", "--seed", "3"])
+    >>> continue_command(args, 4)
+    "movievec train 'my store' -o m.npz --resume m.npz --epochs 4 --seed 3"
+    """
+    words = [PROG, "train", str(args.store), "-o", str(args.output),
+             "--resume", str(args.output), "--epochs", str(epochs_left)]
+    options = (("batch_size", "--batch-size"), ("seed", "--seed"), ("valid", "--valid"),
+               ("valid_fraction", "--valid-fraction"), ("checkpoint", "--checkpoint"),
+               ("patience", "--patience"), ("engine", "--engine"), ("threads", "--threads"))
+    for name, flag in options:
+        value = getattr(args, name)
+        if value is not None and value != TRAIN_DEFAULTS.get(name):
+            words += [flag, str(value)]
+    if args.quiet:
+        words.append("--quiet")
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _split_description(args) -> dict:
+    """What defines the train/valid split of this run, kept with the model for resuming."""
+    if args.valid is not None:
+        return {"valid": str(args.valid)}
+    return {"valid_fraction": args.valid_fraction}
+
+
+def _check_resumable(net, args, n_train: int, split: dict) -> None:
+    """Refuse to resume ``net`` with another seed, batch size or split than it had."""
+    from numpy_movievec.train import check_same_settings
+
+    asked = dict(seed=args.seed, batch_size=min(args.batch_size, n_train), n_ratings=n_train)
+    check_same_settings(net.trained_with, asked, args.resume,
+                        names={"seed": "--seed", "batch_size": "--batch-size",
+                               "n_ratings": "training ratings"})
+    saved = net.trained_with.get("split")
+    if saved is not None and saved != split:
+        raise BadValueError(
+            f"{args.resume} was trained with {_split_options(saved)}; this run has "
+            f"{_split_options(split)}. Resuming keeps the same split, or validation ratings "
+            f"would leak into training")
+
+
+def _split_options(split: dict) -> str:
+    if "valid" in split:
+        return f"--valid {split['valid']}"
+    return f"--valid-fraction {split['valid_fraction']}"
 
 
 def _train_and_valid(store, args):
@@ -644,11 +770,11 @@ def _train_and_valid(store, args):
         if args.valid_fraction == 0:
             return store, None
         return store.split(args.valid_fraction, seed=args.seed)
-    valid = Ratings.load(args.valid, mmap=True)
+    valid = Ratings.load(args.valid, mmap=True).check_values()
     for name in ("movie_ids", "user_ids"):
         if not np.array_equal(getattr(store, name), getattr(valid, name)):
-            raise ValueError(f"{args.valid} does not share {args.store}'s {name}: prepare both "
-                             f"from the same source (prepare netflix --probe does)")
+            raise BadValueError(f"{args.valid} does not share {args.store}'s {name}: prepare "
+                                f"both from the same source (prepare netflix --probe does)")
     return store, valid
 
 
@@ -662,14 +788,14 @@ def _network(store, args):
                             seed=args.seed)
     net = mv.RatingNet.load(args.resume)
     if (net.n_movies, net.n_users) != (store.n_movies, store.n_users):
-        raise ValueError(f"{args.resume} was built for {net.n_movies:,} movies and "
-                         f"{net.n_users:,} users, but {args.store} has {store.n_movies:,} "
-                         f"and {store.n_users:,}")
+        raise BadValueError(f"{args.resume} was built for {net.n_movies:,} movies and "
+                            f"{net.n_users:,} users, but {args.store} has {store.n_movies:,} "
+                            f"and {store.n_users:,}")
     for option, wanted, has in (("--dim", args.dim, net.dim),
                                 ("--hidden", args.hidden, net.hidden)):
         if wanted is not None and tuple(np.atleast_1d(wanted)) != tuple(np.atleast_1d(has)):
-            raise ValueError(f"{option} {wanted} differs from the resumed model's {has}; "
-                             f"leave it out when resuming")
+            raise BadValueError(f"{option} {wanted} differs from the resumed model's {has}; "
+                                f"leave it out when resuming")
     return net
 
 
@@ -696,6 +822,9 @@ def cmd_query(args) -> None:
     from numpy_movievec.vectors import MovieVectors
 
     vecs = MovieVectors.load(args.model)
+    if (args.min_count is not None or args.restrict is not None) and vecs.counts is None:
+        raise BadValueError(f"{args.model} has no rating counts, which --min-count and "
+                            f"--restrict rank by")
     description, positive, negative = args.build(args, vecs)
     answers = vecs.most_similar(positive=positive, negative=negative, topn=args.topn,
                                 method=args.method, min_count=args.min_count,
@@ -789,8 +918,8 @@ def cmd_plot(args) -> None:
     arrows = [tuple(movie_key(vecs, title) for title in pair) for pair in args.arrow]
     top = None if args.all else args.top
     if top is not None and vecs.counts is None:
-        raise ValueError(f"{args.model} has no rating counts to find the most-rated movies; "
-                         f"draw every movie with --all")
+        raise BadValueError(f"{args.model} has no rating counts to find the most-rated movies; "
+                            f"draw every movie with --all")
     path = vecs.plot(_with_parent(args.output), top=top, arrow=arrows or None, title=args.title)
     shown = len(vecs) if top is None else min(top, len(vecs))
     drawn = f"{shown:,} movies" + (f", {_plural(len(arrows), 'arrow')}" if arrows else "")
@@ -798,19 +927,14 @@ def cmd_plot(args) -> None:
 
 
 def cmd_info(args) -> None:
-    """``movievec info PATH``: what a store directory, model or vectors file holds."""
-    path = args.path
-    if path.is_dir():
-        facts = _store_facts(path)
-    elif path.is_file():
-        facts = _file_facts(path)
-    else:
-        raise FileNotFoundError(f"{path}: no such file or directory")
+    """``movievec info PATH``: what a store directory, model or vectors file holds, as the
+    objects describe themselves."""
+    facts = describe_path(args.path)
     if args.json:
         print(json.dumps(facts, indent=2, ensure_ascii=False))
         return
     histogram = facts.pop("rating_histogram", None)
-    print(format_table(None, [(key.replace("_", " "), _shown(value))
+    print(format_table(None, [(key.replace("_", " "), _shown(key, value))
                               for key, value in facts.items()]))
     if histogram:
         total = sum(histogram.values())
@@ -820,64 +944,46 @@ def cmd_info(args) -> None:
                                   for stars, n in histogram.items()]))
 
 
-def _store_facts(path: Path) -> dict:
-    from numpy_movievec.data import Ratings
-
-    r = Ratings.load(path, mmap=True)
-    movie_counts = r.movie_counts
-    user_counts = np.bincount(r.user, minlength=r.n_users)
-    stars, counts = _histogram(r.rating)
-    return {
-        "kind": "ratings store", "path": str(path), "source": r.source,
-        "ratings": len(r), "movies": r.n_movies, "users": r.n_users,
-        "movies_with_titles": sum(title is not None for title in r.titles),
-        "ratings_per_movie": _spread(movie_counts), "ratings_per_user": _spread(user_counts),
-        "mean_rating": round(float(np.mean(r.rating, dtype=np.float64)), 4) if len(r) else None,
-        "rating_histogram": {f"{s:g}": int(n) for s, n in zip(stars.tolist(), counts)},
-    }
-
-
-def _file_facts(path: Path) -> dict:
+def describe_path(path: Path) -> dict:
+    """The ``describe()`` of whatever ``path`` holds: a store, a model or movie vectors."""
     from numpy_movievec import archive
+    from numpy_movievec.data import Ratings
+    from numpy_movievec.nn import RatingNet
+    from numpy_movievec.vectors import MovieVectors
 
-    header, arrays = archive.load_npz(path, "RatingNet", "MovieVectors")
-    facts = {"kind": header["kind"], "path": str(path)}
-    if header["kind"] == "MovieVectors":
-        facts.update(movies=header["n_movies"], dim=header["dim"])
-    else:
-        config = header["config"]
-        facts.update(movies=config["n_movies"], users=config["n_users"], dim=config["dim"],
-                     hidden=",".join(map(str, config["hidden"])) or "none",
-                     parameters=sum(a.size for name, a in arrays.items()
-                                    if name.startswith("params/")),
-                     epochs_trained=header["epochs_trained"])
-        optimizer = header.get("optimizer")
-        facts["optimizer"] = ("none (never trained)" if optimizer is None else
-                              f"{optimizer.get('name', 'Adadelta')}(lr={optimizer['lr']}, "
-                              f"rho={optimizer['rho']}, eps={optimizer['eps']}), "
-                              f"{optimizer['iterations']:,} steps")
-    titles = arrays.get("movie_titles")
-    facts["movies_with_titles"] = 0 if titles is None else int((titles != "").sum())
-    facts["rating_counts"] = "movie_counts" in arrays
-    return facts
+    if path.is_dir():
+        return Ratings.load(path, mmap=True).describe()
+    if not path.is_file():
+        raise MissingFileError(f"{path}: no such file or directory")
+    kind = archive.read_header(path, "RatingNet", "MovieVectors")["kind"]
+    facts = (RatingNet.load(path).describe() if kind == "RatingNet"
+             else _vectors_facts(MovieVectors.load(path)))
+    return {"kind": facts.pop("kind"), "path": str(path), **facts}
 
 
-def _histogram(rating) -> tuple:
-    """``(values, counts)`` of the ratings: a bincount for whole stars (fast at 100M)."""
-    if rating.dtype.kind in "iu":
-        counts = np.bincount(rating, minlength=1)
-        stars = np.flatnonzero(counts)
-        return stars, counts[stars]
-    return np.unique(np.asarray(rating), return_counts=True)
+def _vectors_facts(vecs) -> dict:
+    """What a MovieVectors holds, from its public attributes."""
+    return {"kind": "MovieVectors", "movies": len(vecs), "dim": vecs.dim,
+            "movies_with_titles": 0 if vecs.titles is None else
+            sum(title is not None for title in vecs.titles),
+            "rating_counts": vecs.counts is not None}
 
 
-def _spread(counts) -> str:
-    if len(counts) == 0:
+def _shown(key: str, value) -> str:
+    """A described value as text: numbers with thousands separators, layers as 64,64,64,
+    the optimizer as its call, other groups as "name value, ..."."""
+    if value is None:
         return "-"
-    return f"min {counts.min():,}, median {np.median(counts):,.0f}, max {counts.max():,}"
-
-
-def _shown(value) -> str:
+    if key == "hidden":
+        return ",".join(map(str, value)) or "none"
+    if key == "optimizer":
+        return (f"{value['name']}(lr={value['lr']}, rho={value['rho']}, eps={value['eps']}), "
+                f"{value['steps']:,} steps")
+    if isinstance(value, dict):
+        return ", ".join(f"{name.replace('_', ' ')} {_shown(name, v)}"
+                         for name, v in value.items())
+    if isinstance(value, float) and value == int(value):
+        value = int(value)
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from . import archive, checks
-from .checks import BadValueError, FileInTheWayError, MovievecError, NotEnoughMemoryError
+from .checks import (BadValueError, DivergedError, FileInTheWayError, MovievecError,
+                     NotEnoughMemoryError)
 from .nn.engines import ENGINES
 from .nn.network import RatingNet, parameter_count
 from .nn.optim import Adadelta
@@ -251,7 +252,7 @@ def check_same_settings(saved: dict, asked: dict, model, names=None) -> None:
     for key, value in asked.items():
         if key in saved and saved[key] != value:
             name = names.get(key, key)
-            separator = " " if name.startswith("--") else "="
+            separator = "=" if name.isidentifier() else " "  # a keyword, or an option
             raise BadValueError(
                 f"{model} was trained with {name}{separator}{saved[key]}; this run has "
                 f"{name}{separator}{value}. Resuming keeps the same value (a different one "
@@ -364,7 +365,7 @@ def rmse(predictions, ratings) -> float:
 def _stop_if_diverged(losses, epoch, first_batch):
     bad = np.flatnonzero(~np.isfinite(losses))
     if len(bad):
-        raise FloatingPointError(
+        raise DivergedError(
             f"the loss became {losses[bad[0]]} in epoch {epoch}, step {first_batch + bad[0] + 1}; "
             "try a smaller learning rate or check the ratings")
 
