@@ -9,9 +9,14 @@
 1
 >>> len(net.movie_vectors(ratings=r).most_similar("Yojimbo", topn=3))
 3
+
+Every error raised on purpose (a bad file or value, an unknown title, a size that cannot
+work) is a `MovievecError` and also the usual ValueError, KeyError, FileNotFoundError, ...;
+see ``numpy_movievec/checks.py`` and ``docs/bad-input-and-faults.md``.
 """
 
-from .data import (Ratings, SyntheticTruth, load_movielens, load_netflix, synthetic,
+from .checks import MovievecError
+from .data import (Ratings, SyntheticTruth, load_csv, load_movielens, load_netflix, synthetic,
                    write_netflix)
 from .nn import Adadelta, RatingNet
 from .train import History, fit
@@ -19,5 +24,6 @@ from .vectors import MovieLookupError, MovieVectors
 
 __version__ = "0.1.0"
 
-__all__ = ["Adadelta", "History", "MovieLookupError", "MovieVectors", "RatingNet", "Ratings",
-           "SyntheticTruth", "fit", "load_movielens", "load_netflix", "synthetic", "write_netflix"]
+__all__ = ["Adadelta", "History", "MovieLookupError", "MovieVectors", "MovievecError",
+           "RatingNet", "Ratings", "SyntheticTruth", "fit", "load_csv", "load_movielens",
+           "load_netflix", "synthetic", "write_netflix"]

@@ -134,7 +134,7 @@ def _add_demo(commands):
                  "Generate synthetic ratings with planted Japanese → American counterparts, "
                  "train, and check that the movie vectors find them.",
                  "movievec demo --ratings 10000000 --epochs 4")
-    p.add_argument("--ratings", type=_count, default=DEMO_RATINGS,
+    p.add_argument("--ratings", type=_positive, default=DEMO_RATINGS,
                    help=f"synthetic ratings to generate, up to 100M (default {DEMO_RATINGS:,})")
     p.add_argument("--epochs", type=_count, default=DEMO_EPOCHS,
                    help=f"training epochs (default {DEMO_EPOCHS})")
@@ -193,7 +193,7 @@ def _add_prepare(commands):
     synthetic = _command(sources, "synthetic", cmd_prepare_synthetic,
                          "Netflix-shaped synthetic ratings with planted counterpart pairs.",
                          "movievec prepare synthetic -o synth.store --ratings 2000000 --seed 0")
-    synthetic.add_argument("--ratings", type=_count, default=1_000_000,
+    synthetic.add_argument("--ratings", type=_positive, default=1_000_000,
                            help="how many (default 1,000,000; 100,480,507 is Netflix-sized)")
     synthetic.add_argument("--seed", type=_count, default=0, help="seed (default 0)")
     for source in (netflix, movielens, csv):
@@ -650,7 +650,7 @@ def _save_store(ratings, path: Path, started: float) -> None:
           f"{ratings.n_users:,} users ({time.perf_counter() - started:.1f} s)")
     if ratings.duplicates:
         found, kept = ratings.duplicates["repeated"], ratings.duplicates["kept"]
-        print(f"note: {found:,} ratings repeated a (movie, user) pair rated before; "
+        print(f"note: {_plural(found, 'rating')} repeated a (movie, user) pair rated before; "
               + ("all were kept" if kept == "all" else f"kept the {kept} rating of each pair"))
 
 
@@ -744,16 +744,16 @@ def _check_resumable(net, args, n_train: int, split: dict) -> None:
     """Refuse to resume ``net`` with another seed, batch size or split than it had."""
     from numpy_movievec.train import check_same_settings
 
-    asked = dict(seed=args.seed, batch_size=min(args.batch_size, n_train), n_ratings=n_train)
-    check_same_settings(net.trained_with, asked, args.resume,
-                        names={"seed": "--seed", "batch_size": "--batch-size",
-                               "n_ratings": "training ratings"})
     saved = net.trained_with.get("split")
     if saved is not None and saved != split:
         raise BadValueError(
             f"{args.resume} was trained with {_split_options(saved)}; this run has "
             f"{_split_options(split)}. Resuming keeps the same split, or validation ratings "
             f"would leak into training")
+    asked = dict(seed=args.seed, batch_size=min(args.batch_size, n_train), n_ratings=n_train)
+    check_same_settings(net.trained_with, asked, args.resume,
+                        names={"seed": "--seed", "batch_size": "--batch-size",
+                               "n_ratings": "training ratings"})
 
 
 def _split_options(split: dict) -> str:

@@ -281,9 +281,14 @@ def refuse_to_lose_training(path: Path, net: RatingNet) -> None:
     saved_steps = (header["optimizer"] or {}).get("iterations", 0)
     if saved_steps > net.steps_trained:
         raise FileInTheWayError(
-            f"{path} holds more training ({header['epochs_trained']} epochs, {saved_steps:,} "
-            f"steps) than this model ({net.epochs_trained} epochs, {net.steps_trained:,} "
-            f"steps); resume it, or overwrite it")
+            f"{path} holds more training ({_amount(header['epochs_trained'], saved_steps)}) "
+            f"than this model ({_amount(net.epochs_trained, net.steps_trained)}); resume it, "
+            f"or overwrite it")
+
+
+def _amount(epochs: int, steps: int) -> str:
+    """``"1 epoch, 18 steps"``."""
+    return f"{epochs} epoch{'s' * (epochs != 1)}, {steps:,} step{'s' * (steps != 1)}"
 
 
 # ---------------------------------------------------------------------- memory

@@ -392,9 +392,9 @@ def settle_duplicates(ratings: Ratings, policy: str, where=at_row) -> Ratings:
         movie, user = ratings.movie[row], ratings.user[row]
         first = int(np.flatnonzero((ratings.movie == movie) & (ratings.user == user))[0])
         raise BadValueError(
-            f"{where(row)}: {ratings._pair(movie, user)} was rated before, at {where(first)}; "
-            f"{n_repeated:,} ratings repeat a pair. Choose which to keep: duplicates='first', "
-            f"'last' or 'all' (movievec prepare --duplicates first|last|all)")
+            f"{where(row)}: {ratings._pair(movie, user)} was rated before, at {where(first)} "
+            f"(repeated ratings in all: {n_repeated:,}). Choose which to keep: "
+            f"duplicates='first', 'last' or 'all' (movievec prepare --duplicates ...)")
     kept = ratings if policy == "all" else ratings.rows(~repeated)
     kept.duplicates = {"repeated": n_repeated, "kept": policy}
     return kept

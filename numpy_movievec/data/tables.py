@@ -133,7 +133,7 @@ def read_table(source, sep: str, columns, header: bool, path=None, encoding: str
     if frame.shape[1] != len(names):
         raise BadValueError(f"{path}:{first_line}: {frame.shape[1]} fields, but "
                             f"{'the header names' if header else 'the layout has'} {len(names)} "
-                            f"({sep.join(names)})")
+                            f"({', '.join(names)})")
     frame.columns = names
     if columns is not None:
         frame = frame[list(columns)]
