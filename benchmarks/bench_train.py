@@ -246,26 +246,41 @@ def time_box(trainer, order, batch_size, seconds):
     return done * batch_size, now - started
 
 
+def warmed_up(spec):
+    """The cell's trainer after a few batches (torch.compile has compiled, Numba has loaded
+    its code, optimizer state is allocated), and the number of ratings."""
+    data = load_columns(spec["store"])
+    trainer = TRAINERS[spec["variant"]](spec["variant"], data, dict(np.load(spec["weights"])),
+                                        spec["batch_size"], spec["threads"])
+    order = np.random.default_rng([SEED, 0]).permutation(len(data[0]))
+    time_box(trainer, order[:WARM_UP_BATCHES * spec["batch_size"]], spec["batch_size"],
+             float("inf"))
+    return trainer, len(data[0])
+
+
 def measure_cell(spec):
     """One (variant, batch size, threads) cell: warm up, then ``repeats`` time-boxed passes."""
-    variant, batch_size = spec["variant"], spec["batch_size"]
-    data = load_columns(spec["store"])
-    n_ratings = len(data[0])
     started = time.perf_counter()
-    trainer = TRAINERS[variant](variant, data, dict(np.load(spec["weights"])), batch_size,
-                                spec["threads"])
-    warm_up = np.random.default_rng([SEED, 0]).permutation(n_ratings)
-    time_box(trainer, warm_up[:WARM_UP_BATCHES * batch_size], batch_size, float("inf"))
+    trainer, n_ratings = warmed_up(spec)
     warm_up_seconds = time.perf_counter() - started
     warm_up_peak = reset_peak_memory()
     runs = []
     for repeat in range(1, spec["repeats"] + 1):
         order = np.random.default_rng([SEED, repeat]).permutation(n_ratings)
-        trained, seconds = time_box(trainer, order, batch_size, spec["seconds"])
+        trained, seconds = time_box(trainer, order, spec["batch_size"], spec["seconds"])
         runs.append({"ratings": trained, "seconds": seconds, "rate": trained / seconds})
         del order
     return {"runs": runs, "rate": statistics.median(run["rate"] for run in runs),
             "warm_up_seconds": warm_up_seconds, "warm_up_peak_rss_mb": warm_up_peak}
+
+
+def compile_kernels(spec):
+    """Warm up a cell and measure nothing: Numba compiles (or loads) its kernels for the
+    cells' array types into its on-disk cache, so no cell pays for the compiler, whose memory
+    would stay resident in that cell's peak."""
+    started = time.perf_counter()
+    warmed_up(spec)
+    return {"seconds": time.perf_counter() - started}
 
 
 def measure_full_epoch(spec):
@@ -287,7 +302,8 @@ def measure_full_epoch(spec):
 
 
 def child_main(spec):
-    kinds = {"cell": measure_cell, "epoch": measure_full_epoch, "generate": generate_data}
+    kinds = {"cell": measure_cell, "epoch": measure_full_epoch, "generate": generate_data,
+             "compile": compile_kernels}
     result = kinds[spec["kind"]](spec)
     result["peak_rss_mb"] = peak_memory_mb()
     print(json.dumps(result))
@@ -324,6 +340,10 @@ def other_work(enabled):
 
 
 def measure_cells(args, files):
+    if "numba" in args.variants:
+        print("compiling (or loading) the Numba kernels ...", file=sys.stderr)
+        in_child({"kind": "compile", "variant": "numba", "batch_size": args.batch_sizes[0],
+                  "threads": "auto", **files}, "compile")
     cells = []
     for batch_size in args.batch_sizes:
         for threads in args.threads:
