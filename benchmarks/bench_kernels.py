@@ -2,14 +2,22 @@
 
     python benchmarks/bench_kernels.py
 
-Two tables, both single-threaded (the script pins NumPy's BLAS and Numba to one thread before
-importing them, so the comparison is core for core):
+Everything here is single-threaded (the script pins NumPy's BLAS and Numba to one thread before
+importing them, so the comparison is core for core), and times the engine's own kernels — the
+functions ``kernels.train_batches`` calls — never copies of them:
 
 1. `kernels.matmul_abt` against NumPy's BLAS (OpenBLAS) on the products one shard of a
    batch-1024 step computes, in GFLOP/s.
-2. One batch-1024 training step taken apart: the eight shards' forward and backward passes,
-   the dense Adadelta update, and the row-sparse embedding updates of the 17,770-movie and
-   480,189-user tables (fresh random rows each time, so cache misses count as in training).
+2. One batch-1024 training step taken apart, phase by phase: the shards (`train_shard`: gather,
+   forward, loss, backward), the dense updates (`update_dense_rows` over every block), and the
+   row-sparse embedding updates (`sort_by_owner` + `update_embedding_rows` for every owner) of
+   the 17,770-movie and 480,189-user tables. Fresh random ids each time, so cache misses count
+   as in training.
+3. The same step through `kernels.train_batches` itself, on one thread: the sum of the parts
+   plus what binds them.
+
+Before timing, each kernel is checked against its reference (as llm.c's ``dev/cpu`` kernels
+are): a benchmark of a wrong kernel is worth nothing.
 
 Median of repeats, CPU time of this process. Output: a markdown report on stdout and in
 benchmarks/results/bench_kernels.md.
@@ -27,15 +35,16 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numba  # noqa: E402
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy_movievec as mv  # noqa: E402
 from numpy_movievec.nn import kernels  # noqa: E402
-from numpy_movievec.nn.engines import _dense_layout, _embedding_state  # noqa: E402
+from numpy_movievec.nn.engines import NumbaEngine  # noqa: E402
 
 BATCH = 1024
-SHARD = BATCH // kernels.N_SHARDS
+N_MOVIES, N_USERS = 17_770, 480_189
 REPEATS = 7
 
 
@@ -51,15 +60,17 @@ def cpu_seconds(step, calls):
     return statistics.median(times)
 
 
-def matmul_table(rng):
+def matmul_table(rng, shard):
     rows = ["| product (one shard) | ours µs | ours GFLOP/s | OpenBLAS µs | OpenBLAS GFLOP/s |",
             "|---|---:|---:|---:|---:|"]
-    for label, m, k, n in [("forward, first layer", SHARD, 80, 64),
-                           ("forward / dx, hidden layer", SHARD, 64, 64),
-                           ("weight gradient (K = shard rows)", 64, SHARD, 64)]:
+    for label, m, k, n in [("forward, first layer", shard, 80, 64),
+                           ("forward / dx, hidden layer", shard, 64, 64),
+                           ("weight gradient (K = shard rows)", 64, shard, 64)]:
         a = rng.standard_normal((m, k)).astype(np.float32)
         b = rng.standard_normal((n, k)).astype(np.float32)
         out = np.empty((m, n), dtype=np.float32)
+        kernels.matmul_abt(a, b, out)
+        np.testing.assert_allclose(out, a @ b.T, rtol=1e-4, atol=1e-4)
         ours = cpu_seconds(lambda: kernels.matmul_abt(a, b, out), 2000)
         blas = cpu_seconds(lambda: np.matmul(a, b.T, out=out), 2000)
         flop = 2 * m * k * n
@@ -68,62 +79,98 @@ def matmul_table(rng):
     return rows
 
 
-@numba.njit(error_model="numpy")
-def update_rows(table, state, ids, slot_of_row, d_inputs, column, step, hyper, constants):
-    """The embedding phase of `kernels.train_batches` for one table, on one thread."""
-    rows, starts, positions = kernels.group_rows(ids, slot_of_row)
-    for k in range(len(rows)):
-        kernels.adadelta_row(table, state, rows[k], positions[starts[k]:starts[k + 1]],
-                             d_inputs, column, step, hyper, constants)
+class Step:
+    """One batch-1024 step's inputs and scratch, laid out as `kernels.train_batches` lays them."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.net = mv.RatingNet(N_MOVIES, N_USERS, seed=0)
+        self.net.optimizer = mv.Adadelta()
+        engine = NumbaEngine(self.net, self.net.optimizer, np.zeros(1, np.int32),
+                             np.zeros(1, np.int32), np.ones(1, np.int8), threads=1)
+        self.movies = engine._table("movie_embedding")
+        self.users = engine._table("user_embedding")
+        self.dense = engine._pack_dense()
+        self.adadelta = kernels.Adadelta.of(self.net.optimizer)
+        self.powers = kernels.rho_powers(self.net.optimizer.rho)
+        layout = self.dense.layout
+        self.rows = kernels.shard_rows(BATCH)
+        self.n_shards = BATCH // self.rows
+        self.dense_t = np.empty_like(self.dense.values)
+        kernels.transpose_weights(self.dense.values, layout, self.dense_t)
+        self.act = np.empty(kernels.activation_offsets(layout, self.rows)[-1], dtype=np.float32)
+        self.scratch = np.empty(kernels.backward_scratch_size(layout, self.rows), np.float32)
+        self.grad = np.empty((self.n_shards, len(self.dense.values)), dtype=np.float32)
+        self.d_inputs = rng.standard_normal((BATCH, 80)).astype(np.float32) * 1e-3
+        self.ratings = rng.integers(1, 6, BATCH).astype(np.int8)
+        self.blocks = kernels.dense_tasks(layout)
+        self.positions = np.empty((kernels.N_OWNERS, self.n_shards, self.rows), dtype=np.int64)
+        self.counts = np.empty((kernels.N_OWNERS, self.n_shards), dtype=np.int64)
+        self.first_position = [np.full(n, -1, dtype=np.int64) for n in (N_MOVIES, N_USERS)]
+        self.firsts = np.empty(BATCH, dtype=np.int64)
+        self.step = 100
+
+    def ids(self):
+        return self.rng.integers(0, N_MOVIES, BATCH), self.rng.integers(0, N_USERS, BATCH)
+
+    def shards(self):
+        movie_ids, user_ids = self.ids()
+        for s in range(self.n_shards):
+            lo, hi = s * self.rows, (s + 1) * self.rows
+            kernels.train_shard(self.movies, self.users, self.dense, self.dense_t,
+                                (movie_ids[lo:hi], user_ids[lo:hi]), self.ratings[lo:hi], BATCH,
+                                self.act, self.scratch, self.grad[s], self.d_inputs[lo:hi])
+
+    def dense_update(self):
+        for layer, first, end in self.blocks:
+            kernels.update_dense_rows(self.dense, self.dense_t, self.grad, layer, first, end,
+                                      self.adadelta)
+
+    def embedding_update(self, which):
+        table = (self.movies, self.users)[which]
+        ids = self.ids()[which]
+        for s in range(self.n_shards):
+            lo = s * self.rows
+            kernels.sort_by_owner(ids[lo:lo + self.rows], lo, self.positions[:, s],
+                                  self.counts[:, s])
+        for owner in range(kernels.N_OWNERS):
+            kernels.update_embedding_rows(table, ids, self.positions[owner], self.counts[owner],
+                                          self.d_inputs, which * 40, self.step, self.adadelta,
+                                          self.powers, self.first_position[which], self.firsts)
+        self.step += 1
 
 
 def step_table(rng):
-    net = mv.RatingNet(17_770, 480_189, seed=0)
-    net.optimizer = opt = mv.Adadelta()
-    layout = _dense_layout(net)
-    dense = np.concatenate([p.ravel() for name, p in net.params.items()
-                            if "embedding" not in name])
-    dense_t = dense.copy()
-    hyper = np.array([opt.lr, opt.rho, opt.eps, 1.0])
-    constants = kernels.float32_constants(hyper)
-    act = np.empty(kernels.activation_offsets(layout, SHARD)[-1], dtype=np.float32)
-    scratch = np.empty(4 * SHARD * 80, dtype=np.float32)
-    grad = np.empty((kernels.N_SHARDS, len(dense)), dtype=np.float32)
-    d_inputs = rng.standard_normal((BATCH, 80)).astype(np.float32)
-    tables = {name: (net.params[name], _embedding_state(opt, name, net.params),
-                     np.full(len(net.params[name]), -1, dtype=np.int64))
-              for name in ("movie_embedding", "user_embedding")}
-
-    def shards():
-        movies = rng.integers(0, 17_770, SHARD)
-        users = rng.integers(0, 480_189, SHARD)
-        for s in range(kernels.N_SHARDS):
-            prediction = kernels.shard_forward(net.params["movie_embedding"],
-                                               net.params["user_embedding"], movies, users,
-                                               dense, dense_t, layout, act)
-            kernels.shard_backward(prediction - 3.6, dense, layout, act, grad[s], scratch,
-                                   d_inputs[:SHARD])
-
-    def dense_update():
-        kernels.adadelta_dense_block(dense, np.zeros_like(dense), np.zeros_like(dense), grad, 0,
-                                     len(dense), constants)
-
-    def rows(name, column):
-        table, state, slot = tables[name]
-        update_rows(table, state, rng.integers(0, len(table), BATCH), slot, d_inputs, column,
-                    100, hyper, constants)
-
-    parts = [("8 shards: forward + backward (80 kFLOP per rating)", shards),
-             ("dense layers: sum 8 shard gradients + Adadelta", dense_update),
-             ("movie rows: group + Adadelta (17,770-row table)", lambda: rows("movie_embedding", 0)),
-             ("user rows: group + Adadelta (480,189-row table)", lambda: rows("user_embedding", 40))]
-    measured = [(label, cpu_seconds(run, 20)) for label, run in parts]
+    step = Step(rng)
+    parts = [("shards: gather, forward, loss, backward (80 kFLOP per rating)", step.shards),
+             ("dense layers: sum the shard gradients + Adadelta", step.dense_update),
+             (f"movie rows: sort by owner + Adadelta ({N_MOVIES:,}-row table)",
+              lambda: step.embedding_update(0)),
+             (f"user rows: sort by owner + Adadelta ({N_USERS:,}-row table)",
+              lambda: step.embedding_update(1))]
+    measured = [(label, cpu_seconds(run, 30)) for label, run in parts]
     total = sum(seconds for _, seconds in measured)
+    whole = whole_step_seconds(rng)
     lines = ["| part of one batch-1024 step | ms | share |", "|---|---:|---:|"]
-    lines += [f"| {label} | {seconds * 1e3:.2f} | {seconds / total:.0%} |"
+    lines += [f"| {label} | {seconds * 1e3:.3f} | {seconds / total:.0%} |"
               for label, seconds in measured]
-    lines.append(f"| **sum: one core** | **{total * 1e3:.2f}** | {BATCH / total:,.0f} ratings/s |")
+    lines.append(f"| **sum of the parts** | **{total * 1e3:.3f}** | {BATCH / total:,.0f} ratings/s |")
+    lines.append(f"| **`train_batches`, one thread** | **{whole * 1e3:.3f}** | "
+                 f"{BATCH / whole:,.0f} ratings/s |")
     return lines
+
+
+def whole_step_seconds(rng):
+    """CPU seconds per batch of `kernels.train_batches` on one thread, random ratings."""
+    n = 64 * BATCH
+    movies = rng.integers(0, N_MOVIES, n).astype(np.int32)
+    users = rng.integers(0, N_USERS, n).astype(np.int32)
+    ratings = rng.integers(1, 6, n).astype(np.int8)
+    net = mv.RatingNet(N_MOVIES, N_USERS, seed=0)
+    net.optimizer = mv.Adadelta()
+    engine = NumbaEngine(net, net.optimizer, movies, users, ratings, threads=1)
+    order = np.arange(n, dtype=np.int32)
+    return cpu_seconds(lambda: engine.train_batches(order, BATCH, 0, 64), 1) / 64
 
 
 def main():
@@ -135,16 +182,17 @@ def main():
         f"{platform.python_version()}, NumPy {np.__version__}; "
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; load average "
         f"{os.getloadavg()[0]:.2f}. Command: `python {' '.join(sys.argv)}`. CPU time, median "
-        f"of {REPEATS}.",
+        f"of {REPEATS}. Shards of {kernels.shard_rows(BATCH)} rows.",
         "",
-        *matmul_table(rng),
+        *matmul_table(rng, kernels.shard_rows(BATCH)),
         "",
         *step_table(rng),
     ]
     text = "\n".join(report) + "\n"
     print(text)
-    out = Path(__file__).parent / "results" / "bench_kernels.md"
-    out.write_text(text)
+    if "--no-save" not in sys.argv:
+        out = Path(__file__).parent / "results" / "bench_kernels.md"
+        out.write_text(text)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,14 @@ An engine is bound to a network, its optimizer and the training columns, and off
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import time
 
-import numba
 import numpy as np
 
 from . import kernels
 from .network import RatingNet
 from .optim import Adadelta
+from .threads import check_threads, numba_threads, thread_policy
 
 EMBEDDINGS = ("movie_embedding", "user_embedding")
 
@@ -34,6 +34,7 @@ class NumpyEngine:
 
     def __init__(self, net: RatingNet, optimizer: Adadelta, movies, users, ratings,
                  threads="auto"):
+        check_threads(threads)  # accepted for a common interface; NumPy runs as it runs
         self.net, self.optimizer = net, optimizer
         self.movies, self.users, self.ratings = movies, users, ratings
 
@@ -57,6 +58,8 @@ class NumbaEngine:
     The dense layers' parameters and Adadelta state travel to the kernels packed in flat
     vectors (a few thousand floats, copied in and out per call); the embedding tables and
     their state are updated where they are, in ``net.params`` and ``optimizer.state``.
+    ``threads``: a count, or ``"auto"`` for a `ThreadTuner` that times stretches of batches
+    and keeps choosing the fastest count (results are the same bit for bit either way).
     """
 
     ratings_per_call = 1 << 18  # long enough that the per-call set-up is noise
@@ -64,82 +67,83 @@ class NumbaEngine:
     def __init__(self, net: RatingNet, optimizer: Adadelta, movies, users, ratings,
                  threads="auto"):
         self.net, self.optimizer = net, optimizer
-        self.threads = None if threads == "auto" else threads
-        with numba_threads(self.threads):  # checks the value
-            pass
+        self.threads = thread_policy(threads)
         self.movies, self.users = _int32(movies), _int32(users)
         # int8 (whole stars) or float32: two compiled variants at most
         self.ratings = ratings if ratings.dtype == np.int8 else ratings.astype(np.float32)
         self.dense_names = [name for name in net.params if name not in EMBEDDINGS]
         self.layout = _dense_layout(net)
+        self.first_position = None  # the kernels' row scratch: allocated once, handed back clean
 
     def train_batches(self, order, batch_size, first_batch, n_batches) -> np.ndarray:
-        net, opt = self.net, self.optimizer
-        params = net.params
-        movie_state = _embedding_state(opt, "movie_embedding", params)
-        user_state = _embedding_state(opt, "user_embedding", params)
-        dense, accum_grad, accum_update = self._pack_dense()
+        if self.first_position is None:  # compile (or load) the kernel before timing anything
+            self._run(order, batch_size, first_batch, 0, self.threads.choice, np.empty(0))
         losses = np.empty(n_batches)
-        hyper = np.array([opt.lr, opt.rho, opt.eps, opt.decay_untouched_rows], dtype=np.float64)
-        with numba_threads(self.threads):
-            steps_done = kernels.train_batches(
-                params["movie_embedding"], params["user_embedding"], movie_state, user_state,
-                dense, accum_grad, accum_update, self.layout, self.movies, self.users,
-                self.ratings, order, batch_size, first_batch, n_batches, opt.iterations, hyper,
-                losses)
-        opt.iterations = steps_done
-        self._unpack_dense(dense, accum_grad, accum_update)
+        done = 0
+        for threads, count in self.threads.plan(n_batches):
+            started = time.perf_counter()
+            self._run(order, batch_size, first_batch + done, count, threads,
+                      losses[done:done + count])
+            self.threads.record(threads, count, time.perf_counter() - started)
+            done += count
         return losses
+
+    def _run(self, order, batch_size, first_batch, n_batches, threads, losses):
+        opt, params = self.optimizer, self.net.params
+        if self.first_position is None:
+            self.first_position = tuple(np.full(len(params[name]), -1, dtype=np.int64)
+                                        for name in EMBEDDINGS)
+        dense = self._pack_dense()
+        with numba_threads(threads):
+            opt.iterations = kernels.train_batches(
+                self._table("movie_embedding"), self._table("user_embedding"), dense,
+                (self.movies, self.users, self.ratings), order, batch_size, first_batch,
+                n_batches, opt.iterations, kernels.Adadelta.of(opt), self._rho_powers(), losses,
+                self.first_position, threads)
+        self._unpack_dense(dense)
 
     def predict(self, movies, users) -> np.ndarray:
         movies, users, _ = self.net.check_batch(movies, users)
         out = np.empty(len(movies), dtype=np.float32)
         dense = _flat(self.net.params[name] for name in self.dense_names)
-        kernels.predict_rows(self.net.params["movie_embedding"], self.net.params["user_embedding"],
-                             dense, self.layout, _int32(movies), _int32(users), out)
+        with numba_threads(self.threads.choice):
+            kernels.predict_rows(self.net.params["movie_embedding"],
+                                 self.net.params["user_embedding"], dense, self.layout,
+                                 _int32(movies), _int32(users), out)
         return out
 
-    def _pack_dense(self):
-        """Dense parameters and their (caught-up) Adadelta averages as three flat vectors."""
+    def _table(self, name) -> kernels.EmbeddingTable:
+        """An embedding table and its optimizer state, as the kernels take them (no copies)."""
+        param = self.net.params[name]
+        state = self.optimizer.state_for(name, param)
+        return kernels.EmbeddingTable(param, state["accum_grad"], state["accum_update"],
+                                      state["row_step"])
+
+    def _rho_powers(self) -> np.ndarray:
+        rho = self.optimizer.rho
+        if getattr(self, "_powers_of", None) != rho:
+            self._powers_of, self._powers = rho, kernels.rho_powers(rho)
+        return self._powers
+
+    def _pack_dense(self) -> kernels.DenseLayers:
+        """Dense parameters and their (caught-up) Adadelta averages as flat vectors."""
         opt, params = self.optimizer, self.net.params
         opt.synchronize(self.dense_names)
         states = [opt.state_for(name, params[name]) for name in self.dense_names]
-        return (_flat(params[name] for name in self.dense_names),
-                _flat(state["accum_grad"] for state in states),
-                _flat(state["accum_update"] for state in states))
+        return kernels.DenseLayers(_flat(params[name] for name in self.dense_names),
+                                   _flat(state["accum_grad"] for state in states),
+                                   _flat(state["accum_update"] for state in states), self.layout)
 
-    def _unpack_dense(self, dense, accum_grad, accum_update):
+    def _unpack_dense(self, dense: kernels.DenseLayers):
         opt, params, offset = self.optimizer, self.net.params, 0
         for name in self.dense_names:
             param, state = params[name], opt.state[name]
             chunk = slice(offset, offset + param.size)
-            param[...] = dense[chunk].reshape(param.shape)
-            state["accum_grad"][...] = accum_grad[chunk].reshape(param.shape)
-            state["accum_update"][...] = accum_update[chunk].reshape(param.shape)
+            param[...] = dense.values[chunk].reshape(param.shape)
+            state["accum_grad"][...] = dense.accum_grad[chunk].reshape(param.shape)
+            state["accum_update"][...] = dense.accum_update[chunk].reshape(param.shape)
             state["row_step"][...] = opt.iterations
             offset += param.size
-
-
-@contextmanager
-def numba_threads(threads: int | None):
-    """Run the block with ``threads`` Numba threads (None: leave the setting alone).
-
-    Numba fixes its ceiling, ``NUMBA_NUM_THREADS`` (default: the core count), at import; only
-    fewer threads can be asked for later.
-    """
-    if threads is None:
-        yield
-        return
-    ceiling = numba.config.NUMBA_NUM_THREADS
-    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= ceiling:
-        raise ValueError(f"threads must be a whole number from 1 to {ceiling} "
-                         f"(NUMBA_NUM_THREADS), got {threads!r}")
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def _dense_layout(net: RatingNet) -> np.ndarray:
@@ -155,11 +159,6 @@ def _dense_layout(net: RatingNet) -> np.ndarray:
 def _flat(arrays) -> np.ndarray:
     """The arrays' elements, one after the other, in one new float32 vector."""
     return np.concatenate([array.ravel() for array in arrays])
-
-
-def _embedding_state(opt: Adadelta, name, params):
-    state = opt.state_for(name, params[name])
-    return state["accum_grad"], state["accum_update"], state["row_step"]
 
 
 def _int32(ids) -> np.ndarray:

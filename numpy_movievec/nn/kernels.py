@@ -1,49 +1,106 @@
 """The fast path: the whole training step of `RatingNet`, compiled by Numba, on all cores.
 
 Each function here computes what a reference in ``layers.py``, ``network.py`` or ``optim.py``
-computes, and says which; ``tests/test_kernels.py`` holds them equal. The engine that feeds them
-(packing parameters, chunking an epoch) is ``engines.NumbaEngine``.
+computes, and says which; ``tests/test_kernels.py`` holds each one equal to its reference. The
+engine that feeds them (packing parameters, choosing threads) is ``engines.NumbaEngine``.
 
-How a minibatch is trained (`train_batches`), in three parallel loops, each ending in a barrier:
+How a minibatch is trained (`train_batches`): two parallel phases, each ending in a barrier.
 
-1. The batch is cut into ``N_SHARDS`` fixed shards. Each shard runs forward and backward for
-   its rows (`shard_forward`, `shard_backward`) into its own gradient buffer; ``prange`` hands
-   shards to threads. Nothing depends on which thread ran which shard, so results are
-   bit-identical for any thread count.
-2. Dense layers: each thread takes a block of parameters, sums their gradients over the shards
-   in shard order and applies Adadelta (`adadelta_dense_block`).
-3. Embedding tables, "owner computes": the batch's distinct rows are listed (`group_rows`),
-   and each row — one thread per row, never two — sums its gradient over the batch positions
-   that used it, in batch order, catches its averages up by ρ^k, and takes its Adadelta step
-   (`adadelta_row`). No racing ``+=`` into shared rows.
+1. **Shards** (`train_shard`). The batch is cut into shards of consecutive positions; how many
+   depends on the batch size alone (`shard_rows`), never on the thread count. Each shard
+   gathers its embedding rows, runs forward and backward (`shard_forward`, `shard_backward`)
+   into its own gradient buffer, writes dL/d(concat) of its rows into ``d_inputs``, and sorts
+   its positions by the owner of their embedding rows (`sort_by_owner`).
+2. **Updates**, one task per thread at a time, in any order:
+   - dense tasks (`update_dense_rows`): a block of rows of one layer's ``[W; b]``, their
+     gradient summed over the shards in shard order, one Adadelta step, and the transposed
+     copy of W that the forward product reads;
+   - embedding tasks (`update_embedding_rows`), "owner computes": owner k takes the rows of a
+     table whose index is k modulo ``N_OWNERS``, sums each row's gradient over its batch
+     positions in batch order, and takes the row's Adadelta step. No two tasks touch the same
+     row, so there are no racing ``+=`` into shared rows.
+
+Nothing computed depends on which thread ran which shard or task, so results are bit-identical
+for any thread count — which is what lets ``engines.ThreadTuner`` change the count mid-training.
 
 Why hand-written products rather than NumPy's BLAS between kernels: OpenBLAS' results change
-with its thread count (we measured different bits with 1 and 2 threads), so the
-reproducibility promise would need BLAS pinned to one thread, and every layer would cost a
-Python call. `matmul_abt` keeps 2 × 4 sums in registers and reaches 77–93% of single-threaded
-OpenBLAS on one shard's products (50–60 against 65 GFLOP/s; ``benchmarks/bench_kernels.py``).
-Where a batch-1024 step's time goes on one core, by the same script: the shards' products
-two thirds, the embedding rows (cache misses in the 480,189-row user table) one third.
+with its thread count, so the reproducibility promise would need BLAS pinned to one thread,
+and every layer would cost a Python call. `matmul_abt` is measured against single-threaded
+OpenBLAS in ``benchmarks/bench_kernels.py`` (results in ``benchmarks/results/``).
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 from numba import prange
 
-from ..jit import njit_cached
+from ..jit import njit_cached, prefetch_row
 
 # NumPy's error model: x / 0 gives inf instead of raising, so LLVM may vectorise divisions
 # (Python's model needs a zero test before each one). Our divisors are never zero.
 kernel = partial(njit_cached, error_model="numpy")
 
-N_SHARDS = 8  # fixed, so results do not depend on the thread count; more threads than this idle
-
 # Let LLVM reorder sums so it can vectorise them. The order is still fixed when the code is
 # compiled, so results stay reproducible; NaN and inf keep their IEEE meaning (no "nnan").
 REORDER_SUMS = {"reassoc", "contract", "nsz", "arcp"}
+
+MAX_SHARD_ROWS = 128  # rows per shard: enough to amortise the weight gradients (see shard_rows)
+MIN_SHARD_ROWS = 32
+N_OWNERS = 8  # embedding rows are updated by owner: row index modulo N_OWNERS
+DENSE_TASK_SIZE = 1024  # parameters per dense update task, about
+
+
+class EmbeddingTable(NamedTuple):
+    """An embedding table and its Adadelta state, as the kernels receive it."""
+
+    weights: np.ndarray  # (rows, dim) float32
+    accum_grad: np.ndarray  # (rows, dim) float32: running average of g²
+    accum_update: np.ndarray  # (rows, dim) float32: running average of Δ²
+    row_step: np.ndarray  # (rows,) int64: the step up to which the row's averages are current
+
+
+class DenseLayers(NamedTuple):
+    """All dense layers' parameters and Adadelta state, packed in flat float32 vectors.
+
+    ``layout[l] = (n_in, n_out, w_off, b_off)`` locates layer l's weight (n_in, n_out) and bias
+    (n_out,) in ``values``; the bias follows the weight, so ``[W; b]`` is one (n_in + 1, n_out)
+    block. The last layer is the output layer.
+    """
+
+    values: np.ndarray
+    accum_grad: np.ndarray
+    accum_update: np.ndarray
+    layout: np.ndarray  # (n_layers, 4) int64
+
+
+class Adadelta(NamedTuple):
+    """Adadelta's hyper-parameters as float32, rounded as NumPy rounds the reference's scalars.
+
+    Scalars only: a tuple holding an array would be reference-counted at every call that
+    passes it on — per parameter, in the update loops (measured: twice as slow).
+    """
+
+    lr: np.float32
+    rho: np.float32
+    one_minus_rho: np.float32  # formed in float64, then rounded, as (1 - rho) * g does
+    eps: np.float32
+    decay_untouched_rows: bool
+
+    @classmethod
+    def of(cls, optimizer) -> "Adadelta":
+        """The constants of an `optim.Adadelta`."""
+        return cls(np.float32(optimizer.lr), np.float32(optimizer.rho),
+                   np.float32(1 - optimizer.rho), np.float32(optimizer.eps),
+                   bool(optimizer.decay_untouched_rows))
+
+
+def rho_powers(rho, n=4096) -> np.ndarray:
+    """``float32(rho ** k)`` for k < n, as `Adadelta._caught_up` rounds them: the catch-up
+    factors of rows that sat out k steps, looked up instead of computed per row."""
+    return np.power(rho, np.arange(n, dtype=np.float64)).astype(np.float32)
 
 
 # -- dense algebra ----------------------------------------------------------------------------
@@ -105,10 +162,8 @@ def view2d(flat, offset, rows, cols):
     return flat[offset:offset + rows * cols].reshape((rows, cols))
 
 
-# -- the network on one shard -----------------------------------------------------------------
+# -- phase 1: the network on one shard ----------------------------------------------------------
 #
-# Dense parameters travel as one flat float32 vector. ``layout[l] = (n_in, n_out, w_off, b_off)``
-# locates layer l's weight (n_in, n_out) and bias (n_out,); the last layer is the output layer.
 # A shard's activations live in one scratch vector: layer l's input at ``act_off[l]``.
 
 @kernel
@@ -123,6 +178,12 @@ def activation_offsets(layout, rows):
 
 
 @kernel
+def backward_scratch_size(layout, rows):
+    """Floats of scratch `shard_backward` needs for a shard of ``rows``."""
+    return 4 * rows * max(np.max(layout[:, :2]), 1)
+
+
+@kernel
 def shard_forward(movie_table, user_table, movie_ids, user_ids, dense, dense_t, layout, act):
     """Predictions for one shard's rows; every layer's input is kept in ``act`` for backward.
 
@@ -133,6 +194,9 @@ def shard_forward(movie_table, user_table, movie_ids, user_ids, dense, dense_t, 
     n_layers = layout.shape[0]
     offsets = activation_offsets(layout, rows)
     x = view2d(act, offsets[0], rows, 2 * dim)
+    for r in range(rows):  # ask for every row first: their trips to memory overlap
+        prefetch_row(movie_table, movie_ids[r])
+        prefetch_row(user_table, user_ids[r])
     for r in range(rows):  # Embedding + Concatenate
         x[r, :dim] = movie_table[movie_ids[r]]
         x[r, dim:] = user_table[user_ids[r]]
@@ -164,7 +228,7 @@ def shard_backward(dprediction, dense, layout, act, grad, scratch, d_inputs):
     """
     rows, n_layers = len(dprediction), layout.shape[0]
     offsets = activation_offsets(layout, rows)
-    widest = np.max(layout[:, :2])
+    widest = max(np.max(layout[:, :2]), 1)
     d = view2d(scratch, 0, rows, 1)
     d[:, 0] = dprediction
     flip = rows * widest  # ping-pong: d and dx alternate between two quarters of scratch
@@ -189,187 +253,303 @@ def shard_backward(dprediction, dense, layout, act, grad, scratch, d_inputs):
             d = dx
 
 
-# -- Adadelta ---------------------------------------------------------------------------------
+@kernel
+def squared_error(prediction, ratings, batch_size, dprediction):
+    """Sum of squared errors of a shard (float64), and dL/dprediction into ``dprediction``.
+
+    Reference: `MeanSquaredError`: L = Σ (p − r)² / B over the whole batch, so ∂L/∂p = 2(p − r)/B.
+    """
+    sse = 0.0
+    for r in range(len(prediction)):
+        error = prediction[r] - np.float32(ratings[r])
+        sse += error * error
+        dprediction[r] = np.float32(2 / batch_size) * error
+    return sse
+
 
 @kernel
-def float32_constants(hyper):
-    """``(lr, rho, 1 - rho, eps)`` as float32, rounded as NumPy rounds the reference's scalars.
+def sort_by_owner(ids, offset, positions, counts):
+    """List positions ``offset + i`` by the owner of row ``ids[i]`` (row % N_OWNERS).
 
-    ``1 - rho`` is formed in float64 before rounding, as ``(1 - rho) * g`` does in `optim.py`.
+    ``positions[k, :counts[k]]`` are owner k's positions, in increasing order.
     """
-    lr, rho, eps = hyper[0], hyper[1], hyper[2]
-    return np.float32(lr), np.float32(rho), np.float32(1 - rho), np.float32(eps)
+    counts[:] = 0
+    for i in range(len(ids)):
+        owner = ids[i] % N_OWNERS
+        positions[owner, counts[owner]] = offset + i
+        counts[owner] += 1
 
+
+@kernel
+def train_shard(movies, users, dense, dense_t, ids, ratings, batch_size, act, scratch,
+                grad, d_inputs):
+    """Forward, squared error and backward of one shard; returns its sum of squared errors.
+
+    ``ids = (movie_ids, user_ids)`` of the shard's rows. Dense gradients go to ``grad``,
+    dL/d(concat) of the shard's rows to ``d_inputs``. Reference: `RatingNet.loss_and_grads`
+    (with the loss summed, not averaged, over the shard: the batch's mean is formed later).
+    """
+    movie_ids, user_ids = ids
+    prediction = shard_forward(movies.weights, users.weights, movie_ids, user_ids,
+                               dense.values, dense_t, dense.layout, act)
+    dprediction = np.empty(len(prediction), dtype=np.float32)
+    sse = squared_error(prediction, ratings, batch_size, dprediction)
+    shard_backward(dprediction, dense.values, dense.layout, act, grad, scratch, d_inputs)
+    return sse
+
+
+# -- phase 2: Adadelta --------------------------------------------------------------------------
 
 @kernel(inline="always")  # scalars only: a call per element must cost nothing
-def adadelta_rule(g, accum_grad, accum_update, constants):
-    """One Adadelta step of one float32 parameter: ``(delta, accum_grad, accum_update)``.
+def adadelta_rule(g, accum_grad, accum_update, adadelta):
+    """One Adadelta step of one float32 parameter: ``(lr * delta, accum_grad, accum_update)``.
 
     Reference: `optim.adadelta_rule`, operation for operation.
     """
-    lr, rho, one_minus_rho, eps = constants
-    accum_grad = rho * accum_grad + one_minus_rho * g * g
-    delta = np.sqrt(accum_update + eps) / np.sqrt(accum_grad + eps) * g
-    accum_update = rho * accum_update + one_minus_rho * delta * delta
-    return lr * delta, accum_grad, accum_update
+    accum_grad = adadelta.rho * accum_grad + adadelta.one_minus_rho * g * g
+    delta = np.sqrt(accum_update + adadelta.eps) / np.sqrt(accum_grad + adadelta.eps) * g
+    accum_update = adadelta.rho * accum_update + adadelta.one_minus_rho * delta * delta
+    return adadelta.lr * delta, accum_grad, accum_update
 
 
 @kernel
-def adadelta_dense_block(param, accum_grad, accum_update, shard_grad, lo, hi, constants):
-    """Dense Adadelta of ``param[lo:hi]``, its gradient summed over the shards in shard order.
-
-    Reference: `Adadelta.step` on a dense array. The sum is built in shard 0's buffer, which
-    the next batch overwrites anyway. (Loops run over slices from index 0: with ``range(lo,
-    hi)`` Numba cannot rule out negative indices, and that check stops LLVM vectorising.)
-    """
-    grad = shard_grad[0, lo:hi]
-    for s in range(1, shard_grad.shape[0]):
-        shard = shard_grad[s, lo:hi]
-        for i in range(len(grad)):
-            grad[i] += shard[i]
-    apply_adadelta(param[lo:hi], accum_grad[lo:hi], accum_update[lo:hi], grad,
-                   np.float32(1), constants)
-
-
-@kernel
-def apply_adadelta(param, accum_grad, accum_update, grad, decay, constants):
+def apply_adadelta(param, accum_grad, accum_update, grad, decay, adadelta):
     """Adadelta on aligned vectors, in place, the averages first multiplied by ``decay``."""
     for i in range(len(param)):
         change, accum_grad[i], accum_update[i] = adadelta_rule(
-            grad[i], decay * accum_grad[i], decay * accum_update[i], constants)
+            grad[i], decay * accum_grad[i], decay * accum_update[i], adadelta)
         param[i] -= change
 
 
 @kernel
-def group_rows(ids, slot_of_row):
-    """Group batch positions by row: ``(rows, starts, positions)``.
-
-    ``positions[starts[k]:starts[k + 1]]`` are, in increasing order, the batch positions whose
-    id is ``rows[k]``; rows are listed in order of first appearance. ``slot_of_row`` is a
-    table-sized scratch array of -1, returned to -1 on exit.
-    """
-    rows = np.empty(len(ids), dtype=np.int64)
-    counts = np.zeros(len(ids) + 1, dtype=np.int64)
-    n_rows = 0
-    for p in range(len(ids)):
-        if slot_of_row[ids[p]] < 0:
-            slot_of_row[ids[p]] = n_rows
-            rows[n_rows] = ids[p]
-            n_rows += 1
-        counts[slot_of_row[ids[p]] + 1] += 1
-    starts = np.cumsum(counts[:n_rows + 1])
-    filled = starts[:n_rows].copy()
-    positions = np.empty(len(ids), dtype=np.int64)
-    for p in range(len(ids)):
-        slot = slot_of_row[ids[p]]
-        positions[filled[slot]] = p
-        filled[slot] += 1
-    for k in range(n_rows):
-        slot_of_row[rows[k]] = -1
-    return rows[:n_rows], starts, positions
+def catch_up_factor(skipped, adadelta, powers):
+    """ρ^skipped as float32, as `Adadelta._caught_up` rounds it (1 without decay);
+    ``powers`` from `rho_powers`."""
+    if not adadelta.decay_untouched_rows:
+        return np.float32(1)
+    if skipped < len(powers):
+        return powers[skipped]
+    return np.float32(np.float64(adadelta.rho) ** skipped)
 
 
 @kernel
-def adadelta_row(table, state, row, positions, d_inputs, column, step, hyper, constants):
-    """Row-sparse Adadelta of one embedding row, by the one thread that owns the row.
+def adadelta_row(weights, accum_grad, accum_update, row_step, row, grad, step, adadelta, powers):
+    """Row-sparse Adadelta of one embedding row at optimizer step ``step``.
 
-    The row's gradient is the sum, in batch order, of ``d_inputs[p, column:column + dim]``
-    over its batch ``positions`` (reference: `Embedding.backward`); it is built in place in
-    the first position's slot, which only this row owns. The row's averages are first
-    multiplied by ρ^(steps since its last update) (reference: `Adadelta._caught_up`).
+    The row's averages are first multiplied by ρ^(steps since its last update). Reference:
+    `Adadelta.step` with a `RowGradient` (its ``_caught_up`` then ``adadelta_rule``). Takes
+    the table's arrays one by one: an `EmbeddingTable` passed per row would be
+    reference-counted per row (measured: the update took twice as long).
     """
-    accum_grad, accum_update, row_step = state
-    dim = table.shape[1]
-    grad = d_inputs[positions[0], column:column + dim]
-    for i in range(1, len(positions)):
-        other = d_inputs[positions[i], column:column + dim]
-        for j in range(dim):
-            grad[j] += other[j]
-    skipped = step - row_step[row] if hyper[3] != 0 else 0  # hyper[3]: decay_untouched_rows
-    apply_adadelta(table[row], accum_grad[row], accum_update[row], grad,
-                   np.float32(hyper[1] ** skipped), constants)
+    decay = catch_up_factor(step - row_step[row], adadelta, powers)
+    apply_adadelta(weights[row], accum_grad[row], accum_update[row], grad, decay, adadelta)
     row_step[row] = step + 1
+
+
+@kernel
+def update_embedding_rows(table, ids, positions, counts, d_inputs, column, step, adadelta,
+                          powers, first_position, firsts):
+    """One owner's share of a table: every row it owns that the batch used takes its step.
+
+    ``positions[s, :counts[s]]`` are the owner's batch positions from shard s (`sort_by_owner`),
+    so visiting shards in order visits positions in batch order. A row's gradient is the sum
+    of ``d_inputs[p, column:column + dim]`` over its positions p (reference:
+    `Embedding.backward`), built in the slot of its first position, which only this owner
+    touches. ``first_position`` is a table-sized scratch of -1, handed back clean; ``firsts``
+    a batch-sized scratch.
+
+    The first pass also asks the CPU to fetch each row's weights and averages (`prefetch_row`):
+    rows of a large table are rarely in cache, and fetched one after the other, as the
+    second pass would, each waits the full trip to memory.
+    """
+    weights, accum_grad, accum_update, row_step = table
+    dim = weights.shape[1]
+    n_rows = 0
+    for s in range(len(counts)):
+        for i in range(counts[s]):
+            p = positions[s, i]
+            row = ids[p]
+            first = first_position[row]
+            if first < 0:  # the row's first position in the batch
+                first_position[row] = p
+                firsts[n_rows] = p
+                n_rows += 1
+                prefetch_row(weights, row)
+                prefetch_row(accum_grad, row)
+                prefetch_row(accum_update, row)
+            else:
+                add_into(d_inputs[first, column:column + dim], d_inputs[p, column:column + dim])
+    for k in range(n_rows):
+        p = firsts[k]
+        row = ids[p]
+        adadelta_row(weights, accum_grad, accum_update, row_step, row,
+                     d_inputs[p, column:column + dim], step, adadelta, powers)
+        first_position[row] = -1
+
+
+@kernel
+def add_into(total, x):
+    for j in range(len(total)):
+        total[j] += x[j]
+
+
+@kernel
+def update_dense_rows(dense, dense_t, shard_grad, layer, first_row, end_row, adadelta):
+    """Dense Adadelta of rows ``first_row:end_row`` of layer ``layer``'s ``[W; b]``.
+
+    Their gradient is summed over the shards in shard order (built in shard 0's buffer, which
+    the next batch overwrites anyway). Then the transposed copy ``dense_t`` of the updated rows
+    of W is refreshed for the next forward pass. Reference: `Adadelta.step` on dense arrays.
+    """
+    n_in, n_out, w_off = dense.layout[layer, 0], dense.layout[layer, 1], dense.layout[layer, 2]
+    lo, hi = w_off + first_row * n_out, w_off + end_row * n_out
+    grad = shard_grad[0, lo:hi]
+    for s in range(1, shard_grad.shape[0]):
+        add_into(grad, shard_grad[s, lo:hi])
+    apply_adadelta(dense.values[lo:hi], dense.accum_grad[lo:hi], dense.accum_update[lo:hi], grad,
+                   np.float32(1), adadelta)
+    weight_t = view2d(dense_t, w_off, n_out, n_in)
+    for k in range(first_row, min(end_row, n_in)):
+        weight_t[:, k] = dense.values[w_off + k * n_out:w_off + (k + 1) * n_out]
+
+
+@kernel
+def transpose_weights(values, layout, dense_t):
+    """``dense_t``: every layer's weight transposed, at the weight's own offset."""
+    for l in range(layout.shape[0]):
+        n_in, n_out, w_off = layout[l, 0], layout[l, 1], layout[l, 2]
+        transpose_into(view2d(values, w_off, n_in, n_out), view2d(dense_t, w_off, n_out, n_in))
+
+
+@kernel
+def dense_tasks(layout):
+    """``(layer, first_row, end_row)`` blocks of about `DENSE_TASK_SIZE` parameters of ``[W; b]``."""
+    n_tasks = 0
+    for l in range(layout.shape[0]):
+        rows_per_task = max(1, DENSE_TASK_SIZE // layout[l, 1])
+        n_tasks += (layout[l, 0] + 1 + rows_per_task - 1) // rows_per_task
+    tasks = np.empty((n_tasks, 3), dtype=np.int64)
+    t = 0
+    for l in range(layout.shape[0]):
+        rows_per_task = max(1, DENSE_TASK_SIZE // layout[l, 1])
+        for first in range(0, layout[l, 0] + 1, rows_per_task):
+            tasks[t] = (l, first, min(first + rows_per_task, layout[l, 0] + 1))
+            t += 1
+    return tasks
+
+
+@kernel
+def update_task_order(n_dense):
+    """Phase 2's tasks, interleaved so that any contiguous share holds a mix of kinds.
+
+    Task codes: ``t < n_dense`` a dense block; then movie owners, then user owners. Threads
+    take contiguous shares of the loop, and user rows (cache misses) cost most.
+    """
+    n_tasks = n_dense + 2 * N_OWNERS
+    order = np.empty(n_tasks, dtype=np.int64)
+    kinds = ((0, n_dense), (n_dense, N_OWNERS), (n_dense + N_OWNERS, N_OWNERS))
+    t = 0
+    for i in range(max(n_dense, N_OWNERS)):
+        for start, count in kinds:
+            if i < count:
+                order[t] = start + i
+                t += 1
+    return order
 
 
 # -- a whole stretch of training --------------------------------------------------------------
 
+@kernel
+def shard_rows(batch_size):
+    """Rows per shard for ``batch_size``: a function of the batch size alone.
+
+    Up to 8 shards per batch, each of `MIN_SHARD_ROWS` to `MAX_SHARD_ROWS` rows: small enough to
+    share a batch among cores, large enough that the weight gradients (one full-size sum per
+    shard) are spread over many ratings.
+    """
+    return min(MAX_SHARD_ROWS, max(MIN_SHARD_ROWS, (batch_size + 7) // 8))
+
+
 @kernel(parallel=True)
-def train_batches(movie_table, user_table, movie_state, user_state, dense, dense_accum_grad,
-                  dense_accum_update, layout, movies, users, ratings, order, batch_size,
-                  first_batch, n_batches, step, hyper, batch_loss):
+def train_batches(movies, users, dense, ratings_data, order, batch_size, first_batch, n_batches,
+                  step, adadelta, powers, batch_loss, first_position, workers):
     """Train on batches ``first_batch .. first_batch + n_batches - 1`` of ``order``, in place.
 
-    ``movie_state`` / ``user_state`` are ``(accum_grad, accum_update, row_step)`` of each
-    table; ``step`` is the optimizer's step count before the first batch; ``hyper`` holds
-    ``(lr, rho, eps, decay_untouched_rows)``. Each batch's mean squared error goes into
-    ``batch_loss``; the step count after the last batch is returned. Reference:
-    `NumpyEngine.train_batches`. Three parallel loops per batch, each ending in a barrier:
-    shards, dense parameters, embedding rows.
+    ``movies`` and ``users`` are `EmbeddingTable`, ``dense`` `DenseLayers`; ``ratings_data`` is
+    ``(movie, user, rating)`` by rating index; ``step`` is the optimizer's step count before the
+    first batch; ``powers`` come from `rho_powers`. Each batch's mean squared error goes into ``batch_loss``; the step count after
+    the last batch is returned. Reference: `NumpyEngine.train_batches`. ``first_position`` is
+    a pair of table-sized int64 scratch arrays of -1 (movies, users), handed back clean.
+
+    ``workers`` (the thread count) only sets how the shards are dealt out: worker w takes a
+    contiguous run of shards and reuses one set of scratch buffers, which stays in its core's
+    cache. (Asking Numba for the thread's id instead would make this function uncacheable.)
     """
-    dim, n_layers = movie_table.shape[1], layout.shape[0]
-    constants = float32_constants(hyper)
-    shard_rows = (batch_size + N_SHARDS - 1) // N_SHARDS
-    widest = max(np.max(layout[:, :2]), 1)
-    act = np.empty((N_SHARDS, activation_offsets(layout, shard_rows)[-1]), dtype=np.float32)
-    scratch = np.empty((N_SHARDS, 4 * shard_rows * widest), dtype=np.float32)
-    shard_grad = np.empty((N_SHARDS, len(dense)), dtype=np.float32)
-    shard_sse = np.zeros(N_SHARDS, dtype=np.float64)
-    dense_t = np.empty_like(dense)
+    all_movies, all_users, all_ratings = ratings_data
+    dim = movies.weights.shape[1]
+    rows = shard_rows(batch_size)
+    n_shards = (batch_size + rows - 1) // rows
+    # scratch by worker, results by shard
+    act = np.empty((workers, activation_offsets(dense.layout, rows)[-1]), dtype=np.float32)
+    scratch = np.empty((workers, backward_scratch_size(dense.layout, rows)), dtype=np.float32)
+    shard_grad = np.empty((n_shards, len(dense.values)), dtype=np.float32)
+    shard_sse = np.empty(n_shards, dtype=np.float64)
     d_inputs = np.empty((batch_size, 2 * dim), dtype=np.float32)
-    movie_slot = np.full(movie_table.shape[0], -1, dtype=np.int64)
-    user_slot = np.full(user_table.shape[0], -1, dtype=np.int64)
-    block = (len(dense) + N_SHARDS - 1) // N_SHARDS
+    batch_ids = np.empty((2, batch_size), dtype=np.int64)
+    batch_ratings = np.empty(batch_size, dtype=all_ratings.dtype)
+    owner_positions = np.empty((2, N_OWNERS, n_shards, rows), dtype=np.int64)
+    owner_counts = np.empty((2, N_OWNERS, n_shards), dtype=np.int64)
+    firsts = np.empty((2 * N_OWNERS, batch_size), dtype=np.int64)
+    dense_t = np.empty_like(dense.values)
+    transpose_weights(dense.values, dense.layout, dense_t)
+    blocks = dense_tasks(dense.layout)
+    n_dense = len(blocks)
+    tasks = update_task_order(n_dense)
     for b in range(n_batches):
         start = (first_batch + b) * batch_size
         batch = order[start:min(start + batch_size, len(order))]
         size = len(batch)
-        batch_movies, batch_users = movies[batch].astype(np.int64), users[batch].astype(np.int64)
-        for l in range(n_layers):  # transposed weights, for the forward products
-            transpose_into(view2d(dense, layout[l, 2], layout[l, 0], layout[l, 1]),
-                           view2d(dense_t, layout[l, 2], layout[l, 1], layout[l, 0]))
-        for s in prange(N_SHARDS):
-            lo, hi = min(s * shard_rows, size), min((s + 1) * shard_rows, size)
-            prediction = shard_forward(movie_table, user_table, batch_movies[lo:hi],
-                                       batch_users[lo:hi], dense, dense_t, layout, act[s])
-            dprediction = np.empty(hi - lo, dtype=np.float32)
-            sse = 0.0
-            for r in range(hi - lo):  # MeanSquaredError, forward and backward
-                error = prediction[r] - np.float32(ratings[batch[lo + r]])
-                sse += error * error
-                dprediction[r] = np.float32(2 / size) * error
-            shard_sse[s] = sse
-            shard_backward(dprediction, dense, layout, act[s], shard_grad[s], scratch[s],
-                           d_inputs[lo:hi])
-        batch_loss[b] = np.sum(shard_sse) / size
-        for s in prange(N_SHARDS):
-            adadelta_dense_block(dense, dense_accum_grad, dense_accum_update, shard_grad,
-                                 s * block, min((s + 1) * block, len(dense)), constants)
-        movie_rows, movie_starts, movie_positions = group_rows(batch_movies, movie_slot)
-        user_rows, user_starts, user_positions = group_rows(batch_users, user_slot)
-        n_movie_rows = len(movie_rows)
-        for k in prange(n_movie_rows + len(user_rows)):
-            if k < n_movie_rows:
-                adadelta_row(movie_table, movie_state, movie_rows[k],
-                             movie_positions[movie_starts[k]:movie_starts[k + 1]],
-                             d_inputs, 0, step, hyper, constants)
+        used = (size + rows - 1) // rows
+        for w in prange(workers):  # phase 1: shards
+            for s in range(w * used // workers, (w + 1) * used // workers):
+                lo, hi = s * rows, min((s + 1) * rows, size)
+                for i in range(lo, hi):
+                    batch_ids[0, i] = all_movies[batch[i]]
+                    batch_ids[1, i] = all_users[batch[i]]
+                    batch_ratings[i] = all_ratings[batch[i]]
+                for t in range(2):
+                    sort_by_owner(batch_ids[t, lo:hi], lo, owner_positions[t, :, s],
+                                  owner_counts[t, :, s])
+                shard_sse[s] = train_shard(movies, users, dense, dense_t,
+                                           (batch_ids[0, lo:hi], batch_ids[1, lo:hi]),
+                                           batch_ratings[lo:hi], size, act[w], scratch[w],
+                                           shard_grad[s], d_inputs[lo:hi])
+        batch_loss[b] = np.sum(shard_sse[:used]) / size
+        for k in prange(len(tasks)):  # phase 2: updates
+            task = tasks[k]
+            if task < n_dense:
+                update_dense_rows(dense, dense_t, shard_grad[:used], blocks[task, 0],
+                                  blocks[task, 1], blocks[task, 2], adadelta)
             else:
-                u = k - n_movie_rows
-                adadelta_row(user_table, user_state, user_rows[u],
-                             user_positions[user_starts[u]:user_starts[u + 1]],
-                             d_inputs, dim, step, hyper, constants)
+                t, owner = (task - n_dense) // N_OWNERS, (task - n_dense) % N_OWNERS
+                table = movies if t == 0 else users
+                update_embedding_rows(table, batch_ids[t], owner_positions[t, owner, :used],
+                                      owner_counts[t, owner, :used], d_inputs, t * dim, step,
+                                      adadelta, powers, first_position[t], firsts[task - n_dense])
         step += 1
     return step
 
 
 @kernel(parallel=True)
 def predict_rows(movie_table, user_table, dense, layout, movies, users, out):
-    """``out[i]`` = predicted rating of (movies[i], users[i]). Reference: `RatingNet.predict`."""
-    chunk = 256
+    """``out[i]`` = predicted rating of (movies[i], users[i]). Reference: `RatingNet.predict`.
+
+    ``dense`` and ``layout`` as in `DenseLayers`.
+    """
+    chunk = MAX_SHARD_ROWS
     n_chunks = (len(movies) + chunk - 1) // chunk
     dense_t = np.empty_like(dense)
-    for l in range(layout.shape[0]):
-        transpose_into(view2d(dense, layout[l, 2], layout[l, 0], layout[l, 1]),
-                       view2d(dense_t, layout[l, 2], layout[l, 1], layout[l, 0]))
+    transpose_weights(dense, layout, dense_t)
     act_size = activation_offsets(layout, chunk)[-1]
     for c in prange(n_chunks):
         lo, hi = c * chunk, min((c + 1) * chunk, len(movies))

@@ -1,0 +1,83 @@
+"""ThreadTuner on a simulated machine: it finds the faster thread count, follows a change, and
+spends little time on the slower one. (That changing the count changes no result is tested in
+test_kernels.py.)"""
+
+import numba
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from numpy_movievec.nn.threads import FixedThreads, ThreadTuner, check_threads, thread_policy
+
+
+def run(tuner, seconds_per_batch, stretches, batches=256):
+    """Drive ``tuner`` for ``stretches`` calls on a machine where a batch on t threads takes
+    ``seconds_per_batch(stretch, t)``; returns the batches run on each thread count."""
+    done = {}
+    for stretch in range(stretches):
+        pieces = tuner.plan(batches)
+        assert sum(n for _, n in pieces) == batches and all(n > 0 for _, n in pieces)
+        for threads, n in pieces:
+            tuner.record(threads, n, n * seconds_per_batch(stretch, threads))
+            done[threads] = done.get(threads, 0) + n
+    return done
+
+
+@pytest.mark.parametrize("fast, slow", [(2, 1), (1, 2)])
+def test_the_tuner_settles_on_the_faster_count(fast, slow):
+    tuner = ThreadTuner(candidates=[2, 1])
+    done = run(tuner, lambda stretch, t: 1.0 if t == fast else 1.8, stretches=200)
+    assert tuner.choice == fast
+    assert done[slow] < 0.02 * done[fast]  # probes cost little once it has settled
+
+
+def test_the_tuner_follows_a_machine_that_gets_busy():
+    # quiet: two threads are faster; from stretch 50 on another program holds a core and two
+    # threads wait at every barrier (the measured pattern): one thread is faster
+    tuner = ThreadTuner(candidates=[2, 1])
+    busy_from = 50
+
+    def seconds_per_batch(stretch, threads):
+        if stretch < busy_from:
+            return 0.55 if threads == 2 else 1.0
+        return 3.0 if threads == 2 else 1.0
+
+    run(tuner, seconds_per_batch, stretches=busy_from)
+    assert tuner.choice == 2
+    done = run(tuner, lambda stretch, t: seconds_per_batch(busy_from + stretch, t), stretches=100)
+    assert tuner.choice == 1
+    assert done[2] < 0.05 * done[1]
+
+
+def test_the_tuner_looks_again_when_its_choice_slows_down():
+    tuner = ThreadTuner(candidates=[2, 1])
+    run(tuner, lambda stretch, t: 1.0 if t == 2 else 2.0, stretches=100)  # long settled on 2
+    assert tuner.interval == tuner.max_interval
+    tuner.record(2, 100, 100 * 1.0 / tuner.slowdown * 1.5)  # the choice slows down a lot
+    assert [t for t, _ in tuner.plan(64)][:-1] == [1]  # the very next stretch probes again
+
+
+@settings(max_examples=50, deadline=None)
+@given(rates=st.lists(st.floats(0.1, 10), min_size=20, max_size=20),
+       batches=st.lists(st.integers(1, 500), min_size=20, max_size=20))
+def test_plans_cover_each_stretch_with_known_counts(rates, batches):
+    tuner = ThreadTuner(candidates=[4, 2, 1])
+    for rate, n in zip(rates, batches):
+        pieces = tuner.plan(n)
+        assert sum(count for _, count in pieces) == n
+        assert all(count > 0 and threads in (4, 2, 1) for threads, count in pieces)
+        for threads, count in pieces:
+            tuner.record(threads, count, count / (rate * threads))
+
+
+def test_a_fixed_count_is_kept():
+    policy = thread_policy(1)
+    assert isinstance(policy, FixedThreads) and policy.plan(10) == [(1, 10)]
+    assert isinstance(thread_policy("auto"), ThreadTuner)
+
+
+@pytest.mark.parametrize("threads", [0, -2, 1.5, True, "two", None,
+                                     numba.config.NUMBA_NUM_THREADS + 1])
+def test_bad_thread_settings_are_refused(threads):
+    with pytest.raises(ValueError, match="threads"):
+        check_threads(threads)
