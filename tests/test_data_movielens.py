@@ -91,3 +91,12 @@ def test_folder_without_movielens_files(tmp_path):
         load_movielens(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such directory"):
         load_movielens(tmp_path / "missing")
+
+
+def test_a_repeated_pair_in_ratings_dat_names_both_lines(tmp_path):
+    write(tmp_path / "ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n"
+                                    "1::1193::4::978300761\n")
+    with pytest.raises(ValueError, match=r"ratings.dat:3: pair \(movie id 1193, user id 1\) was "
+                                         r"rated before, at .*ratings.dat:1 "):
+        load_movielens(tmp_path)
+    assert load_movielens(tmp_path, duplicates="last").rating.tolist() == [3, 4]

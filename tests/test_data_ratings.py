@@ -192,3 +192,80 @@ def test_loading_something_else_names_the_problem(tmp_path):
     (path / "header.json").write_text(json.dumps({**header, "n_ratings": 11}))
     with pytest.raises(ValueError, match=r"movie.npy: shape \(10,\), the header says \(11,\) \(n_ratings\)"):
         Ratings.load(path)
+
+
+# ---------------------------------------------------------------------- repeated pairs
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=40),
+       st.sampled_from(["first", "last"]), st.booleans())
+def test_repeated_rows_match_a_brute_force(pairs, keep, grouped):
+    if grouped:  # Netflix-like: each movie's rows together (the walk then needs no sort)
+        pairs = sorted(pairs, key=lambda pair: pair[0])
+    movie = np.array([m for m, _ in pairs], dtype=np.int32)
+    user = np.array([u for _, u in pairs], dtype=np.int32)
+    r = Ratings(movie, user, np.full(len(pairs), 3), n_movies=4, n_users=4)
+    rows = range(len(pairs)) if keep == "first" else reversed(range(len(pairs)))
+    seen, expected = set(), np.zeros(len(pairs), bool)
+    for row in rows:
+        expected[row] = pairs[row] in seen
+        seen.add(pairs[row])
+    np.testing.assert_array_equal(r.repeated_rows(keep), expected)
+
+
+def test_from_ids_refuses_repeats_unless_told_what_to_keep():
+    movie, user, stars = [1, 2, 1], [10, 10, 10], [4, 5, 2]
+    with pytest.raises(ValueError, match=r"^row 2: pair \(movie id 1, user id 10\) was rated "
+                                         r"before, at row 0 \(repeated ratings in all: 1\)"):
+        Ratings.from_ids(movie, user, stars)
+    assert Ratings.from_ids(movie, user, stars, duplicates="first").rating.tolist() == [4, 5]
+    assert Ratings.from_ids(movie, user, stars, duplicates="last").rating.tolist() == [5, 2]
+    kept = Ratings.from_ids(movie, user, stars, duplicates="all")
+    assert kept.rating.tolist() == [4, 5, 2] and kept.duplicates == {"repeated": 1, "kept": "all"}
+    with pytest.raises(ValueError, match="duplicates must be one of 'error', 'first'"):
+        Ratings.from_ids(movie, user, stars, duplicates="newest")
+
+
+def test_split_pairs_refuses_a_pair_listed_twice():
+    r = Ratings([0, 0, 1], [0, 1, 0], [5, 3, 4], movie_ids=[7, 8], user_ids=[6, 9])
+    with pytest.raises(ValueError, match=r"row 2: pair \(movie id 7, user id 9\) is listed "
+                                         r"twice \(also at row 0\)"):
+        r.split_pairs(movie=[0, 1, 0], user=[1, 0, 1])
+
+
+# ---------------------------------------------------------------------- checking and describing
+
+def test_check_values_names_the_store_file_and_row(tmp_path):
+    path = small_ratings(10).save(tmp_path / "store")
+    user = np.load(path / "user.npy")
+    user[4] = 5  # one past the last user
+    np.save(path / "user.npy", user)
+    r = Ratings.load(path)  # opening reads no values
+    with pytest.raises(ValueError, match=r"store/user.npy, row 4: user index 5 is outside 0..4"):
+        r.check_values()
+    with pytest.raises(ValueError, match=r"^row 4: user index 5"):
+        r.rows(np.arange(10)).check_values()  # a subset names rows, not the store's file
+    del r
+
+
+def test_describe_says_what_the_ratings_are(tmp_path):
+    r = Ratings([0, 1, 1, 1], [0, 0, 1, 2], [5, 3, 4, 4], titles=["Ringu", None])
+    facts = r.describe()
+    assert facts == {
+        "kind": "ratings", "path": None, "source": "arrays", "ratings": 4, "movies": 2,
+        "users": 3, "movies_with_titles": 1,
+        "ratings_per_movie": {"min": 1, "median": 2.0, "max": 3},
+        "ratings_per_user": {"min": 1, "median": 1.0, "max": 2},
+        "mean_rating": 4.0, "repeated_pairs": None,
+        "rating_histogram": {"3": 1, "4": 2, "5": 1}}
+    loaded = Ratings.load(r.save(tmp_path / "s")).describe()
+    assert loaded["kind"] == "ratings store" and loaded["path"] == str(tmp_path / "s")
+
+
+def test_loading_into_memory_checks_it_fits(tmp_path, monkeypatch):
+    path = small_ratings(10).save(tmp_path / "store")
+    monkeypatch.setattr("numpy_movievec.checks.physical_memory", lambda: 100)
+    with pytest.raises(MemoryError, match="reading .*store into memory needs .* open it with "
+                                          "mmap=True"):
+        Ratings.load(path, mmap=False)
+    assert len(Ratings.load(path, mmap=True)) == 10

@@ -169,3 +169,66 @@ def test_load_rejects_other_files(tmp_path):
     np.savez(tmp_path / "foreign.npz", w=np.ones(2))
     with pytest.raises(ValueError, match="foreign.npz: not a numpy_movievec file"):
         RatingNet.load(tmp_path / "foreign.npz")
+
+
+def test_describe_says_what_the_model_is(tmp_path):
+    from numpy_movievec import Ratings
+
+    net = RatingNet(3, 4, dim=2, hidden=(5,))
+    assert net.describe() == {
+        "kind": "RatingNet", "movies": 3, "users": 4, "dim": 2, "hidden": [5],
+        "parameters": 3 * 2 + 4 * 2 + 4 * 5 + 5 + 5 + 1, "epochs_trained": 0,
+        "interrupted_epoch": None, "optimizer": None, "trained_with": None,
+        "movies_with_titles": 0, "rating_counts": False}
+    net.optimizer = Adadelta(lr=0.5)
+    net.save(tmp_path / "m.npz", ratings=Ratings([0, 2], [1, 3], [4, 5], n_movies=3,
+                                                   n_users=4, titles=["Ran", None, "Heat"]))
+    facts = RatingNet.load(tmp_path / "m.npz").describe()
+    assert facts["optimizer"] == {"name": "Adadelta", "lr": 0.5, "rho": 0.95, "eps": 1e-7,
+                                  "steps": 0}
+    assert facts["movies_with_titles"] == 2 and facts["rating_counts"] is True
+
+
+def test_a_loaded_model_keeps_its_catalogue_and_saves_it_again(tmp_path):
+    from numpy_movievec import Ratings
+
+    ratings = Ratings([0, 1, 1], [0, 0, 1], [4, 5, 3], titles=["Ringu", "The Ring"],
+                      movie_ids=[17, 42])
+    RatingNet(2, 2, dim=2).save(tmp_path / "a.npz", ratings=ratings)
+    loaded = RatingNet.load(tmp_path / "a.npz")
+    loaded.save(tmp_path / "b.npz")  # no ratings given: the catalogue it came with stays
+    vecs = RatingNet.load(tmp_path / "b.npz").movie_vectors()
+    assert vecs.titles == ["Ringu", "The Ring"] and vecs.movie_ids.tolist() == [17, 42]
+    assert vecs.counts.tolist() == [1, 2]
+
+
+def rewrite(path, change):
+    """Rewrite a saved model with ``change(header, arrays)`` applied."""
+    import json
+
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(str(arrays.pop("__header__")))
+    change(header, arrays)
+    np.savez(path, __header__=np.array(json.dumps(header)), **arrays)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda h, a: h.pop("epochs_trained"), "the header has no 'epochs_trained' entry"),
+    (lambda h, a: h["config"].update(dim=0), "dim must be a whole number >= 1, got 0"),
+    (lambda h, a: h["config"].update(colour="red"), "the model's config must have the entries"),
+    (lambda h, a: a.pop("params/dense_0.bias"), "parameter 'dense_0.bias' is missing"),
+    (lambda h, a: a.update({"params/output.bias": np.zeros(2, np.float32)}),
+     "parameter 'output.bias' is missing or has the wrong shape"),
+    (lambda h, a: a.update({"optimizer/output.bias/accum_grad": np.zeros(3, np.float32)}),
+     "optimizer state 'output.bias/accum_grad' does not fit the model"),
+    (lambda h, a: h["optimizer"].update(colour="red"), "unreadable optimizer settings"),
+])
+def test_a_damaged_model_file_is_a_value_error_naming_it(tmp_path, change, message):
+    net = RatingNet(3, 4, dim=2, hidden=(5,))
+    net.optimizer = Adadelta()
+    net.optimizer.step(net.params, net.loss_and_grads([0], [1], [4])[1])
+    net.save(tmp_path / "m.npz")
+    rewrite(tmp_path / "m.npz", change)
+    with pytest.raises(ValueError, match=f"m.npz: .*{message}"):
+        RatingNet.load(tmp_path / "m.npz")

@@ -46,11 +46,9 @@ def load_movielens(path, duplicates: str = "error") -> Ratings:
     for ratings_file, titles_file, read_ratings, read_titles in _RELEASES:
         if (path / ratings_file).is_file():
             frame, where, columns = read_ratings(path / ratings_file)
-            if frame.empty:
-                raise BadValueError(f"{path / ratings_file}: holds no ratings")
             titles = read_titles(path / titles_file) if (path / titles_file).is_file() else None
-            return ratings_from_table(frame, where, *columns, titles, f"movielens:{path}",
-                                      duplicates)
+            return ratings_from_table(path / ratings_file, frame, where, *columns, titles,
+                                      f"movielens:{path}", duplicates)
     raise MissingFileError(f"{path}: no MovieLens ratings here "
                            "(expected u.data, ratings.dat or ratings.csv)")
 

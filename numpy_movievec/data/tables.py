@@ -53,8 +53,8 @@ def load_csv(path, movie: str = "movie", user: str = "user", rating: str = "rati
     path = Path(path)
     frame, where = read_table(path, sep, (movie, user, rating), header=True)
     catalogue = read_titles_csv(Path(titles), movie, sep) if titles is not None else None
-    return ratings_from_table(frame, where, movie, user, rating, catalogue, f"csv:{path}",
-                              duplicates)
+    return ratings_from_table(path, frame, where, movie, user, rating, catalogue,
+                              f"csv:{path}", duplicates)
 
 
 def read_titles_csv(path: Path, movie_column: str, sep: str) -> dict:
@@ -81,9 +81,12 @@ def titles_by_id(ids: pd.Series, titles: pd.Series, where) -> dict:
     return dict(zip(movie_ids.tolist(), titles.astype(str).tolist()))
 
 
-def ratings_from_table(frame, where, movie, user, rating, titles, source, duplicates):
+def ratings_from_table(path, frame, where, movie, user, rating, titles, source, duplicates):
     """`Ratings.from_ids` on three columns of a table read by `read_table`; an error shows
-    the entry as the file has it (``'x'``, ``99999999999999999999``)."""
+    the entry as the file has it (``'x'``, ``99999999999999999999``). A table without
+    ratings is an error: a store of nothing would only fail later."""
+    if frame.empty:
+        raise BadValueError(f"{path}: holds no ratings")
     movie_ids, user_ids = (
         checks.original_ids(numbers(frame[name], f"{what} id", where), what, where,
                             shown=frame[name].to_numpy())
@@ -183,9 +186,8 @@ def _line_finder(source, path, header, encoding):
     def line_of(row):
         if isinstance(source, (str, Path)):
             lines = open(source, encoding=encoding, errors="replace", newline="")
-        else:
-            source.seek(0)
-            lines = io.TextIOWrapper(source, encoding=encoding, errors="replace", newline="")
+        else:  # an in-memory file (BytesIO)
+            lines = io.StringIO(source.getvalue().decode(encoding, errors="replace"), newline="")
         with lines:
             seen = -1
             for number, line in enumerate(lines, 1):
