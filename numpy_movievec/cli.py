@@ -347,7 +347,7 @@ def cmd_demo(args) -> int:
     from numpy_movievec.data import synthetic
 
     started = time.perf_counter()
-    model_path, map_path = args.out / DEMO_MODEL, args.map or _image(str(args.out / DEMO_MAP))
+    model_path, map_path = args.out / DEMO_MODEL, args.map or args.out / DEMO_MAP
     for path in (model_path, map_path):
         archive.check_destination(_with_parent(path))
     _say(f"generating {args.ratings:,} synthetic ratings (seed {args.seed}); a first run also "
