@@ -656,6 +656,8 @@ def _save_store(ratings, path: Path, started: float) -> None:
 
 def _with_parent(path: Path) -> Path:
     """``path``, after creating the folder it goes in (as ``mkdir -p`` would)."""
+    if path.parent.exists() and not path.parent.is_dir():
+        raise FileInTheWayError(f"{path.parent} is not a folder (to write {path.name} in)")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -192,6 +192,11 @@ ERRORS = [
      files(out__keep_DOT_txt="mine"),
      ["train", "{d}/store", "-o", "{d}/out", *TINY],
      "out is a directory, not a file to write"),
+    ("demo --out onto a file",
+     files(out="not a folder"),
+     ["demo", "--ratings", "20000", "--epochs", "1", "--engine", "numpy", "--quiet", "--out",
+      "{d}/out"],
+     "out is not a folder (to write movievec-demo-model.npz in)"),
     ("prepare --probe-store equal to -o",
      files(nf__combined_data_1_DOT_txt=NETFLIX_MOVIE_1, nf__probe_DOT_txt="1:\n6\n"),
      ["prepare", "netflix", "{d}/nf", "-o", "{d}/s", "--probe", "--probe-store", "{d}/s"],
@@ -329,6 +334,14 @@ def test_a_read_only_folder_is_refused_before_training(here, capsys, monkeypatch
     assert run(["train", "{d}/store", "-o", str(folder / "m.npz"), *TINY], here) == 2
     assert one_line_error(capsys).startswith(f"cannot write {folder / 'm.npz'}: ")
     assert trained == []
+
+
+def test_a_demo_map_that_cannot_be_written_is_refused_before_the_work(here, capsys,
+                                                                       monkeypatch):
+    folder = unwritable_folder(here)
+    monkeypatch.setattr("numpy_movievec.data.synthetic", lambda *a, **k: pytest.fail("worked"))
+    assert run(["demo", "--out", "{d}", "-o", str(folder / "map.png")], here) == 2
+    assert one_line_error(capsys).startswith(f"cannot write {folder / 'map.png'}: ")
 
 
 def unwritable_folder(here) -> Path:
