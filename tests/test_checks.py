@@ -29,7 +29,7 @@ def test_whole_number_accepts_exactly_the_ints_at_or_above_the_minimum(value):
     if is_whole:
         assert checks.positive_int(value, "n") == value
     else:
-        with pytest.raises(BadValueError, match=f"n must be a whole number >= 1, got "):
+        with pytest.raises(BadValueError, match="n must be a whole number >= 1, got "):
             checks.positive_int(value, "n")
 
 

@@ -90,7 +90,7 @@ def test_titles_file_is_split_on_the_first_two_commas_only(tmp_path):
     ("1:\r\nabc\r\n", 2, "malformed line"),
 ])
 def test_bad_rating_lines_name_file_and_line(tmp_path, content, line, problem):
-    path = write(tmp_path / "combined_data_1.txt", content)
+    write(tmp_path / "combined_data_1.txt", content)
     with pytest.raises(ValueError, match=rf"combined_data_1.txt:{line}: {problem}"):
         load_netflix(tmp_path)
 
