@@ -223,6 +223,7 @@ def rewrite(path, change):
     (lambda h, a: a.update({"optimizer/output.bias/accum_grad": np.zeros(3, np.float32)}),
      "optimizer state 'output.bias/accum_grad' does not fit the model"),
     (lambda h, a: h["optimizer"].update(colour="red"), "unreadable optimizer settings"),
+    (lambda h, a: h.update(partial_epoch={"epoch": 2}), "'partial_epoch' must be null or have"),
 ])
 def test_a_damaged_model_file_is_a_value_error_naming_it(tmp_path, change, message):
     net = RatingNet(3, 4, dim=2, hidden=(5,))
@@ -232,3 +233,11 @@ def test_a_damaged_model_file_is_a_value_error_naming_it(tmp_path, change, messa
     rewrite(tmp_path / "m.npz", change)
     with pytest.raises(ValueError, match=f"m.npz: .*{message}"):
         RatingNet.load(tmp_path / "m.npz")
+
+
+def test_a_model_file_from_before_checkpoints_still_loads(tmp_path):
+    """Format version 1 files written before partial_epoch and trained_with existed."""
+    RatingNet(3, 4, dim=2).save(tmp_path / "m.npz")
+    rewrite(tmp_path / "m.npz", lambda h, a: [h.pop("partial_epoch"), h.pop("trained_with")])
+    net = RatingNet.load(tmp_path / "m.npz")
+    assert net.partial_epoch is None and net.trained_with == {}

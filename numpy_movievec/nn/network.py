@@ -23,9 +23,11 @@ from .optim import Adadelta
 
 EMBEDDING_INIT_LIMIT = 0.05  # Keras' default: embeddings uniform in (-0.05, 0.05)
 PREDICT_CHUNK = 1 << 16  # predictions are made this many at a time, to bound memory
-HEADER_FIELDS = {"config": dict, "epochs_trained": int, "optimizer": (dict, type(None)),
-                 "partial_epoch": (dict, type(None))}
+HEADER_FIELDS = {"config": dict, "epochs_trained": int, "optimizer": (dict, type(None))}
 CONFIG_KEYS = ("n_movies", "n_users", "dim", "hidden", "seed")
+# Where an interrupted epoch stopped (written since the first checkpoints; absent = none).
+PARTIAL_EPOCH_KEYS = ("epoch", "seed", "batch_size", "n_ratings", "batches_done",
+                      "squared_error")
 
 
 class ForwardCache(NamedTuple):
@@ -285,8 +287,10 @@ class RatingNet:
         if header["optimizer"] is not None:
             net.optimizer = _saved_optimizer(header["optimizer"], arrays, net.params, path)
         net.epochs_trained = header["epochs_trained"]
-        net.partial_epoch = header["partial_epoch"]
+        net.partial_epoch = _saved_partial_epoch(header.get("partial_epoch"), path)
         net.trained_with = header.get("trained_with") or {}
+        if not isinstance(net.trained_with, dict):
+            raise BadValueError(f"{path}: header entry 'trained_with' must be an object")
         catalogue = metadata_from_arrays(arrays)
         if any(value is not None for value in catalogue.values()):
             net.catalogue = catalogue
@@ -302,6 +306,16 @@ def parameter_count(n_movies, n_users, dim, hidden) -> int:
     widths = [2 * dim, *hidden, 1]
     dense = sum(n_in * n_out + n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
     return (n_movies + n_users) * dim + dense
+
+
+def _saved_partial_epoch(partial, path) -> dict | None:
+    """The saved point an interrupted epoch reached, checked: None, or all its entries."""
+    if partial is None:
+        return None
+    if not isinstance(partial, dict) or sorted(partial) != sorted(PARTIAL_EPOCH_KEYS):
+        raise BadValueError(f"{path}: header entry 'partial_epoch' must be null or have the "
+                            f"entries {', '.join(PARTIAL_EPOCH_KEYS)}; got {partial!r}")
+    return partial
 
 
 def _saved_optimizer(config, arrays, params, path) -> Adadelta:
