@@ -38,6 +38,9 @@ from numpy_movievec.checks import (BadValueError, FileInTheWayError, MissingFile
 PROG = "movievec"
 USAGE_ERROR = 2  # argparse's exit status for a bad command line; ours for every user error
 INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for Ctrl-C
+# Reported in one line: the library's deliberate errors (unknown titles included), and the
+# system's (OSError: a missing file, a permission, a full disk). Anything else is a bug.
+USER_ERRORS = (MovievecError, OSError)
 DEMO_MAP = "movievec-demo-map.png"
 DEMO_MODEL = "movievec-demo-model.npz"
 SHOWN_ANSWERS = 3  # answers per list in the demo's per-pair report
@@ -64,7 +67,7 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `movievec ... | head` closed our output: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 1
-    except user_errors() as exc:
+    except USER_ERRORS as exc:
         print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
         return USAGE_ERROR
     except ImportError as exc:  # an optional dependency (matplotlib) is missing
@@ -72,19 +75,6 @@ def main(argv=None) -> int:
             raise
         print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
         return USAGE_ERROR
-
-
-def user_errors() -> tuple:
-    """The exceptions `main` reports in one line: the library's deliberate errors, and the
-    system's (OSError: a missing file, a permission, a full disk). Unknown and ambiguous
-    titles (`MovieLookupError`) are deliberate errors of the vectors module.
-
-    >>> issubclass(BadValueError, user_errors()), issubclass(TypeError, user_errors())
-    (True, False)
-    """
-    from numpy_movievec.vectors import MovieLookupError
-
-    return MovievecError, OSError, MovieLookupError
 
 
 def one_line(exc: BaseException) -> str:
