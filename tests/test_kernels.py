@@ -317,10 +317,13 @@ def test_results_are_bit_identical_for_any_thread_count(batch_size):
 class AlternatingThreads(ThreadTuner):
     """A tuner that never settles: every stretch is split among all thread counts."""
 
-    def plan(self, n_batches):
+    def run(self, n_batches, train):
         counts = thread_counts()
         pieces = [(c, n_batches // len(counts)) for c in counts[:-1]]
-        return pieces + [(counts[-1], n_batches - sum(n for _, n in pieces))]
+        pieces.append((counts[-1], n_batches - sum(n for _, n in pieces)))
+        for threads, count in pieces:
+            train(threads, count)
+        return pieces
 
 
 def test_changing_threads_mid_training_changes_no_bit():

@@ -15,10 +15,9 @@ def run(tuner, seconds_per_batch, stretches, batches=256):
     ``seconds_per_batch(stretch, t)``; returns the batches run on each thread count."""
     done = {}
     for stretch in range(stretches):
-        pieces = tuner.plan(batches)
+        pieces = tuner.run(batches, lambda threads, n: n * seconds_per_batch(stretch, threads))
         assert sum(n for _, n in pieces) == batches and all(n > 0 for _, n in pieces)
         for threads, n in pieces:
-            tuner.record(threads, n, n * seconds_per_batch(stretch, threads))
             done[threads] = done.get(threads, 0) + n
     return done
 
@@ -53,26 +52,39 @@ def test_the_tuner_looks_again_when_its_choice_slows_down():
     tuner = ThreadTuner(candidates=[2, 1])
     run(tuner, lambda stretch, t: 1.0 if t == 2 else 2.0, stretches=100)  # long settled on 2
     assert tuner.interval == tuner.max_interval
-    tuner.record(2, 100, 100 * 1.0 / tuner.slowdown * 1.5)  # the choice slows down a lot
-    assert [t for t, _ in tuner.plan(64)][:-1] == [1]  # the very next stretch probes again
+    tuner.until_probe = 5  # not due for a while, until the choice slows down a lot:
+    assert tuner.run(64, lambda threads, n: n * 3.0) == [(2, 64)]
+    # ... so the next stretch probes one thread at once, finds it faster now, and stays there
+    assert [t for t, _ in tuner.run(64, lambda threads, n: n * (3.0 if threads == 2 else 1.0))] == [1]
+    assert tuner.choice == 1
+
+
+def test_a_probe_of_a_much_slower_count_stops_early():
+    tuner = ThreadTuner(candidates=[2, 1])
+    run(tuner, lambda stretch, t: 1.0 if t == 1 else 10.0, stretches=1)  # settled on 1
+    tuner.until_probe = 0
+    pieces = tuner.run(256, lambda threads, n: n * (1.0 if threads == 1 else 10.0))
+    assert pieces[0] == (2, 4)  # one quarter of a 16-batch probe, then it gave up
 
 
 @settings(max_examples=50, deadline=None)
 @given(rates=st.lists(st.floats(0.1, 10), min_size=20, max_size=20),
        batches=st.lists(st.integers(1, 500), min_size=20, max_size=20))
-def test_plans_cover_each_stretch_with_known_counts(rates, batches):
+def test_pieces_cover_each_stretch_in_order(rates, batches):
     tuner = ThreadTuner(candidates=[4, 2, 1])
     for rate, n in zip(rates, batches):
-        pieces = tuner.plan(n)
+        trained = []
+        pieces = tuner.run(n, lambda threads, count: trained.append(threads)
+                           or count / (rate * threads))
+        assert [t for t, _ in pieces] == [t for i, t in enumerate(trained)
+                                          if i == 0 or trained[i - 1] != t]  # runs, in order
         assert sum(count for _, count in pieces) == n
         assert all(count > 0 and threads in (4, 2, 1) for threads, count in pieces)
-        for threads, count in pieces:
-            tuner.record(threads, count, count / (rate * threads))
 
 
 def test_a_fixed_count_is_kept():
     policy = thread_policy(1)
-    assert isinstance(policy, FixedThreads) and policy.plan(10) == [(1, 10)]
+    assert isinstance(policy, FixedThreads) and policy.run(10, lambda t, n: None) == [(1, 10)]
     assert isinstance(thread_policy("auto"), ThreadTuner)
 
 

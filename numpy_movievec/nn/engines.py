@@ -12,8 +12,6 @@ An engine is bound to a network, its optimizer and the training columns, and off
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from . import kernels
@@ -80,12 +78,14 @@ class NumbaEngine:
             self._run(order, batch_size, first_batch, 0, self.threads.choice, np.empty(0))
         losses = np.empty(n_batches)
         done = 0
-        for threads, count in self.threads.plan(n_batches):
-            started = time.perf_counter()
+
+        def train(threads, count):
+            nonlocal done
             self._run(order, batch_size, first_batch + done, count, threads,
                       losses[done:done + count])
-            self.threads.record(threads, count, time.perf_counter() - started)
             done += count
+
+        self.threads.run(n_batches, train)
         return losses
 
     def _run(self, order, batch_size, first_batch, n_batches, threads, losses):

@@ -440,21 +440,23 @@ def dense_tasks(layout):
 
 @kernel
 def update_task_order(n_dense):
-    """Phase 2's tasks, interleaved so that any contiguous share holds a mix of kinds.
+    """Phase 2's tasks, each kind spread evenly over the loop.
 
     Task codes: ``t < n_dense`` a dense block; then movie owners, then user owners. Threads
-    take contiguous shares of the loop, and user rows (cache misses) cost most.
+    take contiguous shares of the loop, and the kinds cost very differently (user rows miss
+    the cache); spread evenly, every share holds the same mix, for any thread count.
     """
-    n_tasks = n_dense + 2 * N_OWNERS
-    order = np.empty(n_tasks, dtype=np.int64)
-    kinds = ((0, n_dense), (n_dense, N_OWNERS), (n_dense + N_OWNERS, N_OWNERS))
+    counts = np.array([n_dense, N_OWNERS, N_OWNERS])
+    starts = np.array([0, n_dense, n_dense + N_OWNERS])
+    keys = np.empty(n_dense + 2 * N_OWNERS)
+    codes = np.empty(n_dense + 2 * N_OWNERS, dtype=np.int64)
     t = 0
-    for i in range(max(n_dense, N_OWNERS)):
-        for start, count in kinds:
-            if i < count:
-                order[t] = start + i
-                t += 1
-    return order
+    for kind in range(3):
+        for j in range(counts[kind]):
+            keys[t] = (j + 0.5) / counts[kind]  # where task j of its kind sits, from 0 to 1
+            codes[t] = starts[kind] + j
+            t += 1
+    return codes[np.argsort(keys, kind="mergesort")]
 
 
 # -- a whole stretch of training --------------------------------------------------------------

@@ -4,14 +4,18 @@ The kernels deal work out by shard and by row owner, never by thread, so a model
 one thread is bit-identical to one trained on two. That makes it safe to change the thread
 count between two stretches of batches — and worth it: on a machine where another program
 holds a core, every barrier of a two-thread step waits for a descheduled thread, and one
-thread is faster than two. `ThreadTuner` measures instead of guessing.
+thread is faster than two (measured: several times faster). `ThreadTuner` measures instead
+of guessing.
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
 import numba
+
+from ..checks import BadValueError
 
 
 @contextmanager
@@ -38,39 +42,40 @@ def numba_threads(threads: int | None):
 
 
 def check_threads(threads) -> None:
-    """Raise ValueError unless ``threads`` is "auto" or a count Numba can run."""
+    """Raise `BadValueError` (a ValueError) unless ``threads`` is "auto" or a count Numba can run."""
     ceiling = numba.config.NUMBA_NUM_THREADS
     if threads == "auto":
         return
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= ceiling:
-        raise ValueError(f"threads must be 'auto' or a whole number from 1 to {ceiling} "
-                         f"(NUMBA_NUM_THREADS), got {threads!r}")
+        raise BadValueError(f"threads must be 'auto' or a whole number from 1 to {ceiling} "
+                            f"(NUMBA_NUM_THREADS), got {threads!r}")
 
 
 class ThreadTuner:
-    """Chooses the thread count for each stretch of work by timing stretches (``threads="auto"``).
+    """Chooses the thread count for each stretch of work by timing it (``threads="auto"``).
 
-    The candidates are the most threads Numba allows and, halving, down to one. The tuner
-    first times a short *probe* with each candidate and keeps the fastest. From then on it
-    re-probes the others now and then — after `first_interval` stretches, then twice as long
-    each time the choice holds (up to `max_interval`) — and at once when the chosen count's
-    rate falls below `slowdown` times what it measured, e.g. when another program starts.
+    The candidates are the most threads Numba allows and, halving, down to one. `run` trains a
+    stretch of batches in pieces: when a probe is due, a short piece (1/`probe_fraction` of the
+    stretch) with each other candidate, then the rest with whichever count has been fastest.
+    A probe is cut short once it runs at less than `give_up` times the choice's rate: on a busy
+    machine two threads can be several times slower than one, and a probe must stay cheap.
 
-    Use it by asking for a plan, running it, and reporting each piece's time::
-
-        for threads, n_batches in tuner.plan(n_batches):
-            started = time.perf_counter()
-            ...run n_batches with `threads`...
-            tuner.record(threads, n_batches, time.perf_counter() - started)
+    The first stretch probes every candidate. Probes come again after `first_interval`
+    stretches, then twice as long each time the choice holds (up to `max_interval`), and at
+    once when the chosen count's rate falls below `slowdown` times what it measured — e.g.
+    when another program starts — if fewer threads remain to try.
 
     >>> tuner = ThreadTuner(candidates=[2, 1])
-    >>> tuner.plan(64)  # first: a probe of each candidate, then the rest with the first
-    [(2, 8), (1, 8), (2, 48)]
-    >>> tuner.record(2, 8, 0.010); tuner.record(1, 8, 0.008); tuner.choice
+    >>> seconds_per_batch = {2: 0.010, 1: 0.008}  # a busy machine: one thread is faster
+    >>> tuner.run(256, lambda threads, n: seconds_per_batch[threads] * n)  # time it took
+    [(2, 16), (1, 240)]
+    >>> tuner.choice
     1
     """
 
-    probe_fraction = 8  # a probe is 1/8 of a stretch (at least one batch)
+    probe_fraction = 16
+    probe_steps = 4  # a probe runs in this many pieces, so that it can stop early
+    give_up = 0.5
     first_interval = 4
     max_interval = 64
     slowdown = 0.7
@@ -81,48 +86,71 @@ class ThreadTuner:
         self.candidates = list(candidates)
         self.choice = self.candidates[0]
         self.rates: dict[int, float] = {}  # batches per second, as last measured
-        self.chosen_rate = None  # the choice's rate when it was chosen
+        self.chosen_rate = None  # the choice's rate when it was last confirmed
         self.interval = self.first_interval
         self.until_probe = 0  # stretches until the next probe of the other candidates
 
-    def plan(self, n_batches: int) -> list[tuple[int, int]]:
-        """``[(threads, n_batches), ...]`` pieces that together run ``n_batches`` batches."""
+    def run(self, n_batches: int, train) -> list[tuple[int, int]]:
+        """Train ``n_batches`` in pieces by calling ``train(threads, count)`` for each, in order;
+        returns ``(threads, batches)`` runs. ``train`` may return the piece's seconds (else
+        they are timed)."""
         pieces = []
+
+        def piece(threads, count):
+            started = time.perf_counter()
+            seconds = train(threads, count)
+            if seconds is None:
+                seconds = time.perf_counter() - started
+            if pieces and pieces[-1][0] == threads:
+                pieces[-1] = (threads, pieces[-1][1] + count)
+            else:
+                pieces.append((threads, count))
+            return seconds
+
         if self.until_probe <= 0 and len(self.candidates) > 1:
             probe = max(1, n_batches // self.probe_fraction)
-            others = [c for c in self.candidates if c != self.choice or not self.rates]
-            for threads in others:
-                if n_batches > 0:
-                    pieces.append((threads, min(probe, n_batches)))
-                    n_batches -= pieces[-1][1]
+            for threads in self.candidates:
+                left = n_batches - sum(count for _, count in pieces)
+                if (threads != self.choice or not self.rates) and left > 0:
+                    self._probe(threads, min(probe, left), piece)
+            self._choose()
             self.until_probe = self.interval
         self.until_probe -= 1
-        if n_batches > 0:
-            pieces.append((self.choice, n_batches))
+        rest = n_batches - sum(count for _, count in pieces)
+        if rest > 0:
+            self._observe_choice(rest / piece(self.choice, rest))
         return pieces
 
-    def record(self, threads: int, n_batches: int, seconds: float) -> None:
-        """Take a piece's measured time into account (pieces of 0 batches are ignored)."""
-        if n_batches <= 0 or seconds <= 0:
-            return
-        rate = n_batches / seconds
-        self.rates[threads] = rate
-        if threads == self.choice and self.chosen_rate is not None:
-            if rate < self.slowdown * self.chosen_rate:  # the machine changed: look again
-                self.until_probe, self.interval = 0, self.first_interval
-            return
-        if len(self.rates) < len(self.candidates):
-            return  # still measuring the candidates
+    def _probe(self, threads, n_batches, piece):
+        """Time ``threads`` on up to ``n_batches``, stopping early if clearly slower."""
+        step = max(1, -(-n_batches // self.probe_steps))
+        done, seconds = 0, 0.0
+        while done < n_batches:
+            count = min(step, n_batches - done)
+            seconds += piece(threads, count)
+            done += count
+            incumbent = self.rates.get(self.choice) if threads != self.choice else None
+            if incumbent and done / seconds < self.give_up * incumbent:
+                break
+        self.rates[threads] = done / max(seconds, 1e-12)
+
+    def _observe_choice(self, rate):
+        self.rates[self.choice] = rate
+        fewer = [c for c in self.candidates if c < self.choice]
+        if self.chosen_rate is not None and rate < self.slowdown * self.chosen_rate and fewer:
+            self.until_probe, self.interval = 0, self.first_interval  # the machine changed
+
+    def _choose(self):
+        """Take the fastest count measured; back off from probing while the choice holds."""
         best = max(self.rates, key=self.rates.get)
-        if best != self.choice or self.chosen_rate is None:
-            self.interval = self.first_interval if best != self.choice else self.interval
-            self.choice = best
-        else:
+        if best == self.choice and self.chosen_rate is not None:
             self.interval = min(2 * self.interval, self.max_interval)
-        self.chosen_rate = self.rates[best]
+        else:
+            self.interval = self.first_interval
+        self.choice, self.chosen_rate = best, self.rates[best]
 
     def __repr__(self) -> str:
-        rates = ", ".join(f"{t}: {r:,.0f}" for t, r in sorted(self.rates.items()))
+        rates = ", ".join(f"{t}: {r:,.1f}" for t, r in sorted(self.rates.items()))
         return f"ThreadTuner(choice={self.choice}, batches/s by threads {{{rates}}})"
 
 
@@ -145,11 +173,9 @@ class FixedThreads:
         check_threads(threads)
         self.choice = threads
 
-    def plan(self, n_batches: int) -> list[tuple[int, int]]:
+    def run(self, n_batches: int, train) -> list[tuple[int, int]]:
+        train(self.choice, n_batches)
         return [(self.choice, n_batches)]
-
-    def record(self, threads: int, n_batches: int, seconds: float) -> None:
-        pass
 
 
 def thread_policy(threads):
