@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import archive
+from .checks import BadValueError
 
 FORMATS = {".png": "png", ".svg": "svg"}
 INSTALL_HINT = "plotting needs matplotlib: pip install 'numpy_movievec[plot]'"
@@ -53,7 +54,7 @@ def pca(vectors, n_components=2) -> PCA:
     """
     x = np.asarray(vectors, dtype=np.float64)
     if x.ndim != 2 or not 1 <= n_components <= min(x.shape):
-        raise ValueError(f"cannot take {n_components} components of data shaped {x.shape}: "
+        raise BadValueError(f"cannot take {n_components} components of data shaped {x.shape}: "
                          f"need 1 <= n_components <= min(n_rows, dim)")
     mean = x.mean(axis=0)
     centred = x - mean
@@ -94,6 +95,9 @@ def plot_map(movie_vectors, path, top=200, counts=None, arrow=None, title=None) 
     arrow_ends = list(dict.fromkeys(row for pair in arrows for row in pair))
     most_rated = _rows_to_draw(movie_vectors, top, counts).tolist()
     rows = arrow_ends + [row for row in most_rated if row not in arrow_ends]  # label order
+    if len(rows) < 2 or movie_vectors.dim < 2:
+        raise BadValueError(f"a map needs at least 2 movies and 2 dimensions; got "
+                            f"{_plural(len(rows), 'movie')} of {_plural(movie_vectors.dim, 'dimension')}")
     projection = pca(movie_vectors.unit_vectors[rows], 2)
     xy = dict(zip(rows, projection.coords))
 
@@ -126,7 +130,7 @@ def _map_axes(figure, projection, title):
 def _image_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(f"{path}: cannot write {suffix or 'no extension'!r} images; "
+        raise BadValueError(f"{path}: cannot write {suffix or 'no extension'!r} images; "
                          f"use one of {', '.join(FORMATS)}")
     return FORMATS[suffix]
 
@@ -147,11 +151,11 @@ def _rows_to_draw(movie_vectors, top, counts) -> np.ndarray:
     if counts is None:
         counts = movie_vectors.counts
     if counts is None:
-        raise ValueError("plotting the most-rated movies needs rating counts: pass counts=... "
+        raise BadValueError("plotting the most-rated movies needs rating counts: pass counts=... "
                          "(ratings per movie) or top=None to draw every movie")
     counts = np.asarray(counts)
     if counts.shape != (len(movie_vectors),):
-        raise ValueError(f"counts has shape {counts.shape}, expected ({len(movie_vectors)},)")
+        raise BadValueError(f"counts has shape {counts.shape}, expected ({len(movie_vectors)},)")
     return np.argsort(-counts, kind="stable")[:top]
 
 
@@ -162,6 +166,10 @@ def _pairs(arrow) -> list:
     if len(arrow) == 2 and all(isinstance(end, (str, int, np.integer)) for end in arrow):
         return [tuple(arrow)]
     return [tuple(pair) for pair in arrow]
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _short(label: str) -> str:

@@ -111,3 +111,21 @@ def test_missing_matplotlib_says_how_to_install_it(vecs, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     with pytest.raises(ImportError, match=r"pip install 'numpy_movievec\[plot\]'"):
         vecs.plot(tmp_path / "map.png")
+
+
+def test_bad_plot_arguments_are_the_librarys_value_errors(vecs, tmp_path):
+    from numpy_movievec.checks import BadValueError
+
+    with pytest.raises(BadValueError, match="a map needs at least 2 movies and 2 dimensions; "
+                                            "got 1 movie of 8 dimensions"):
+        vecs.plot(tmp_path / "map.png", top=1)
+    flat = MovieVectors(np.ones((4, 1)), counts=[1, 2, 3, 4])
+    with pytest.raises(BadValueError, match="got 4 movies of 1 dimension$"):
+        flat.plot(tmp_path / "map.png")
+    for call in (lambda: vecs.plot(tmp_path / "map.gif"),
+                 lambda: MovieVectors(np.eye(3)).plot(tmp_path / "map.png"),
+                 lambda: vecs.plot(tmp_path / "map.png", counts=[1, 2]),
+                 lambda: pca(np.ones((5, 2)), 3)):
+        with pytest.raises(BadValueError):
+            call()
+    assert not list(tmp_path.iterdir())
