@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numpy_movievec.data import load_movielens
+from numpy_movievec.data import Ratings, load_movielens
 
 
 def write(path: Path, content: str, encoding="latin-1", windows=False):
@@ -31,6 +31,7 @@ def test_ml_100k(tmp_path, windows):
     assert r.movie.tolist() == [0, 1, 2, 2] and r.user.tolist() == [2, 1, 0, 2]
     assert r.rating.tolist() == [3, 3, 1, 5] and r.rating.dtype == np.int8
     assert r.titles == ["Kolya (1996)", "L.A. Confidential (1997)", "Misérables, Les (1995)"]
+    assert r.years.tolist() == [1996, 1997, 1995] and r.years.dtype == np.int16
     assert r.source.startswith("movielens:")
 
 
@@ -43,6 +44,7 @@ def test_ml_1m(tmp_path):
     assert r.movie_ids.tolist() == [661, 1193] and r.user_ids.tolist() == [1, 6040]
     assert r.rating.tolist() == [5, 3, 4] and r.rating.dtype == np.int8
     assert r.titles == ["Misérables, Les (1995)", "One Flew Over the Cuckoo's Nest (1975)"]
+    assert r.years.tolist() == [1995, 1975]
 
 
 def test_ml_latest_half_stars_and_quoted_titles(tmp_path):
@@ -58,7 +60,20 @@ def test_ml_latest_half_stars_and_quoted_titles(tmp_path):
 def test_whole_star_csv_is_stored_as_int8_and_titles_are_optional(tmp_path):
     write(tmp_path / "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,1\n2,1,3.0,2\n")
     r = load_movielens(tmp_path)
-    assert r.rating.dtype == np.int8 and r.titles == [None]
+    assert r.rating.dtype == np.int8 and r.titles == [None] and r.years is None
+
+
+def test_years_come_from_the_titles_and_survive_the_store(tmp_path):
+    write(tmp_path / "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4,1\n1,2,3,1\n"
+                                    "2,3,5,1\n2,4,1,1\n", encoding="utf-8")
+    write(tmp_path / "movies.csv", "movieId,title,genres\n"
+                                   '1,"Fistful of Dollars, A (Per un pugno di dollari) (1964)",W\n'
+                                   "2,Yojimbo,Drama\n3,Sherlock (2010-2017),Crime\n",
+          encoding="utf-8")
+    r = load_movielens(tmp_path)  # movie 4 has no title: year unknown too
+    assert r.years.tolist() == [1964, 0, 2010, 0]
+    r.save(tmp_path / "store")
+    assert Ratings.load(tmp_path / "store").years.tolist() == [1964, 0, 2010, 0]
 
 
 @pytest.mark.parametrize("content, message", [

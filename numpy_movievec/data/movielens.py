@@ -8,6 +8,9 @@ The release is recognised from the folder's contents:
     ratings.csv + movies.csv     ml-latest, ml-20m, ml-25m: CSV with a header row, UTF-8,
                                  quoted titles with commas, half-star ratings
 
+Release years come from the titles, which MovieLens writes with the year in brackets
+(``Toy Story (1995)``; see ``titles.py``); a title without one has year 0, unknown.
+
 These are plain delimited tables, read by ``tables.py`` (pandas' C parser: ml-25m's 25M rows
 in seconds). Ratings are whole stars (int8) unless some rating is a half star (then float32,
 0.5..5). The formats are described in ``docs/data-formats.md``.
@@ -18,9 +21,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
+
+from numpy_movievec import checks
 from numpy_movievec.checks import BadValueError, MissingFileError
 from numpy_movievec.data.ratings import Ratings
 from numpy_movievec.data.tables import ratings_from_table, read_table, titles_by_id
+from numpy_movievec.titles import parse_title
 
 FIXED_LAYOUT = ("user", "movie", "rating", "timestamp")  # u.data and ratings.dat
 CSV_COLUMNS = ("userId", "movieId", "rating")  # ratings.csv, by its header's names
@@ -31,7 +38,7 @@ def load_movielens(path, duplicates: str = "error") -> Ratings:
 
     Movie and user ids are remapped to dense indices in increasing id order and kept in
     ``movie_ids``/``user_ids``; titles (with the year, as MovieLens writes them) come from the
-    release's movie file. ``ratings.csv`` is read by its header's names (``userId``,
+    release's movie file, and ``years`` from the titles (0 where a title has none). ``ratings.csv`` is read by its header's names (``userId``,
     ``movieId``, ``rating``), the older files by their fixed layout; every line must have all
     its fields and no more. MovieLens rates each (movie, user) pair once; for data that
     repeats pairs, ``duplicates`` chooses what to keep (see `Ratings.from_ids`).
@@ -47,10 +54,23 @@ def load_movielens(path, duplicates: str = "error") -> Ratings:
         if (path / ratings_file).is_file():
             frame, where, columns = read_ratings(path / ratings_file)
             titles = read_titles(path / titles_file) if (path / titles_file).is_file() else None
-            return ratings_from_table(path / ratings_file, frame, where, *columns, titles,
-                                      f"movielens:{path}", duplicates)
+            ratings = ratings_from_table(path / ratings_file, frame, where, *columns, titles,
+                                         f"movielens:{path}", duplicates)
+            if titles is not None:
+                ratings.years = years_from_titles(ratings.titles)
+            return ratings
     raise MissingFileError(f"{path}: no MovieLens ratings here "
                            "(expected u.data, ratings.dat or ratings.csv)")
+
+
+def years_from_titles(titles) -> np.ndarray:
+    """Release years (int16) from titles written as MovieLens does; 0 where unknown.
+
+    >>> years_from_titles(["Toy Story (1995)", "Yojimbo", None, "Sherlock (2010-2017)"]).tolist()
+    [1995, 0, 0, 2010]
+    """
+    years = [0 if title is None else parse_title(title).year for title in titles]
+    return checks.years(np.array(years, dtype=np.int64), len(years))
 
 
 # ---------------------------------------------------------------------- ratings
