@@ -20,10 +20,12 @@ from .data import (Ratings, SyntheticTruth, load_csv, load_movielens, load_netfl
                    write_netflix)
 from .nn import Adadelta, RatingNet
 from .train import History, fit
-from .vectors import MovieLookupError, MovieVectors
+from .vectors import (AmbiguousTitleError, CounterpartEvaluation, MovieLookupError,
+                      MovieVectors, PairRanks)
 
 __version__ = "0.1.0"
 
-__all__ = ["Adadelta", "History", "MovieLookupError", "MovieVectors", "MovievecError",
-           "RatingNet", "Ratings", "SyntheticTruth", "fit", "load_csv", "load_movielens",
-           "load_netflix", "synthetic", "write_netflix"]
+__all__ = ["Adadelta", "AmbiguousTitleError", "CounterpartEvaluation", "History",
+           "MovieLookupError", "MovieVectors", "MovievecError", "PairRanks", "RatingNet",
+           "Ratings", "SyntheticTruth", "fit", "load_csv", "load_movielens", "load_netflix",
+           "synthetic", "write_netflix"]

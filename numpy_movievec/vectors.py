@@ -134,6 +134,24 @@ class MovieVectors:
     def dim(self) -> int:
         return self.vectors.shape[1]
 
+    def describe(self) -> dict:
+        """What these vectors hold, as plain JSON-ready values (``movievec info`` prints them).
+
+        ``untrained_movies`` counts the movies with 0 training ratings (None without counts).
+
+        >>> MovieVectors([[1.0, 0.0], [0.0, 1.0]], titles=["Heat (1995)", None],
+        ...              counts=[3, 0]).describe()  # doctest: +NORMALIZE_WHITESPACE
+        {'kind': 'MovieVectors', 'movies': 2, 'dim': 2, 'movies_with_titles': 1,
+         'movies_with_years': 1, 'training_counts': True, 'untrained_movies': 1}
+        """
+        return {"kind": KIND, "movies": len(self), "dim": self.dim,
+                "movies_with_titles": 0 if self.titles is None else
+                sum(title is not None for title in self.titles),
+                "movies_with_years": int(np.count_nonzero(self.release_years())),
+                "training_counts": self.counts is not None,
+                "untrained_movies": None if self.counts is None else
+                int(np.count_nonzero(self.counts == 0))}
+
     # -- lookup ------------------------------------------------------------------------------
 
     def index(self, key) -> int:

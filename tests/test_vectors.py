@@ -384,6 +384,19 @@ def test_save_load_round_trip(tmp_path):
     assert loaded.most_similar("hamlet (1990)") == vecs.most_similar("hamlet (1990)")
 
 
+def test_describe_counts_what_the_vectors_hold(tmp_path):
+    vecs = catalogue(counts=np.arange(10) * 7)
+    facts = MovieVectors.load(vecs.save(tmp_path / "vectors.npz")).describe()
+    assert facts == vecs.describe()
+    assert (facts["movies"], facts["dim"], facts["training_counts"]) == (len(vecs), vecs.dim, True)
+    assert facts["movies_with_titles"] == sum(title is not None for title in vecs.titles)
+    assert facts["movies_with_years"] == int((vecs.release_years() > 0).sum())
+    assert facts["untrained_movies"] == 1  # the count of 0 * 7
+    bare = MovieVectors(np.ones((3, 2))).describe()
+    assert bare["movies_with_titles"] == bare["movies_with_years"] == 0
+    assert bare["training_counts"] is False and bare["untrained_movies"] is None
+
+
 def test_save_load_round_trip_without_metadata(tmp_path):
     vecs = MovieVectors(np.arange(6.0).reshape(3, 2))
     loaded = MovieVectors.load(vecs.save(tmp_path / "bare.npz"))
