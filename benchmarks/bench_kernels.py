@@ -118,7 +118,7 @@ class Step:
         for s in range(self.n_shards):
             lo, hi = s * self.rows, (s + 1) * self.rows
             kernels.train_shard(self.movies, self.users, self.dense, self.dense_t,
-                                (movie_ids[lo:hi], user_ids[lo:hi]), self.ratings[lo:hi], BATCH,
+                                (movie_ids[lo:hi], user_ids[lo:hi]), self.ratings[lo:hi], BATCH, 0.0,
                                 self.act, self.scratch, self.grad[s], self.d_inputs[lo:hi])
 
     def dense_update(self):

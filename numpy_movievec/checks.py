@@ -128,6 +128,18 @@ def fraction(value, name: str) -> float:
     return float(value)
 
 
+def non_negative(value, name: str) -> float:
+    """``value`` as a float if it is a finite real number >= 0 (rates, penalties).
+
+    >>> non_negative(0.02, "l2")
+    0.02
+    """
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value) or value < 0):
+        raise BadValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def one_of(value, choices, name: str):
     """``value`` if it is one of ``choices``, else BadValueError listing them.
 

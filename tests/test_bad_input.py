@@ -279,7 +279,7 @@ ERRORS = [
      lambda here: _rewrite_model_header(here, lambda h: h["config"].pop("dim")),
      ["info", "{d}/model.npz"],
      "model.npz: the model's config must have the entries n_movies, n_users, dim, hidden, "
-     "seed; it has {{'n_movies': 251, 'n_users': 1232, 'hidden': [8], 'seed': 0}}"),
+     "seed; it has {{'n_movies': 251, 'n_users': 1232, 'hidden': [8], 'seed': 0, 'l2': 0.0}}"),
     ("a query filter on vectors without counts",
      lambda here: mv.MovieVectors(np.eye(3), titles=["a", "b", "c"]).save(here / "v.npz"),
      ["similar", "{d}/v.npz", "a", "--min-count", "5"],

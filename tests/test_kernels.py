@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import numpy_movievec as mv
 from numpy_movievec.nn import kernels
 from numpy_movievec.nn.engines import NumbaEngine
-from numpy_movievec.nn.layers import MeanSquaredError, RowGradient
+from numpy_movievec.nn.layers import L2Penalty, RowGradient
 from numpy_movievec.nn.threads import ThreadTuner
 
 seeds = st.integers(0, 2**32 - 1)
@@ -112,21 +112,40 @@ def test_shard_backward_equals_ratingnet_backward(seed, dim, hidden, rows):
 
 
 @settings(max_examples=25, deadline=None)
-@given(**shard_shapes, batch_size=st.integers(40, 100))
-def test_train_shard_equals_loss_and_grads(seed, dim, hidden, rows, batch_size):
-    # the shard is part of a batch of batch_size ratings: its gradient carries 1/batch_size
+@given(**shard_shapes, extra_rows=st.integers(0, 60), l2=st.sampled_from([0.0, 0.2]))
+def test_train_shard_equals_the_references_terms_and_grads(seed, dim, hidden, rows, extra_rows,
+                                                           l2):
+    # the shard is the start of a batch of rows + extra_rows ratings: its gradients carry 1/B
+    batch_size = rows + extra_rows
     shard = Shard(seed, dim, hidden, rows)
+    shard.net.l2 = l2
     sse = kernels.train_shard(shard.engine._table("movie_embedding"),
                               shard.engine._table("user_embedding"), shard.dense, shard.dense_t,
-                              (shard.movie_ids, shard.user_ids), shard.ratings, batch_size,
+                              (shard.movie_ids, shard.user_ids), shard.ratings, batch_size, l2,
                               shard.act, shard.scratch, shard.grad, shard.d_inputs)
     prediction, _ = shard.net.forward(shard.movie_ids, shard.user_ids)
-    loss, cache = MeanSquaredError.forward(prediction, shard.ratings.astype(np.float32))
-    assert sse == pytest.approx(loss * rows, rel=1e-5)
-    dprediction = MeanSquaredError.backward(cache) * rows / batch_size
-    expected, _ = shard.reference_grads(dprediction.astype(np.float32))
+    error = prediction - shard.ratings
+    assert sse == pytest.approx(np.sum(error.astype(np.float64) ** 2), rel=1e-5)
+    # the reference on a batch whose other ratings are predicted exactly: same gradients
+    movies = np.concatenate([shard.movie_ids, np.zeros(extra_rows, dtype=int)])
+    users = np.concatenate([shard.user_ids, np.zeros(extra_rows, dtype=int)])
+    padded = np.concatenate([shard.ratings, np.zeros(extra_rows)])
+    padded[rows:] = shard.net.predict(movies[rows:], users[rows:])
+    _, _, expected = shard.net.terms_and_grads(movies, users, padded)
     for name, grad in shard.dense_grads().items():
         np.testing.assert_allclose(grad, expected[name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=seeds, rows=st.integers(1, 20), width=st.integers(1, 12), batch_size=st.integers(20, 99),
+       l2=st.floats(1e-4, 1.0))
+def test_the_l2_gradient_equals_l2_penalty_backward(seed, rows, width, batch_size, l2):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, width)).astype(np.float32)
+    d_inputs = rng.standard_normal((rows, width)).astype(np.float32)
+    expected = d_inputs + L2Penalty.backward((x, l2)) * rows / batch_size  # B = batch_size
+    kernels.add_l2_gradient(x, l2, batch_size, d_inputs)
+    np.testing.assert_allclose(d_inputs, expected, rtol=1e-6, atol=1e-7)
 
 
 @settings(max_examples=40, deadline=None)
@@ -236,8 +255,9 @@ def test_shards_cover_the_batch_within_bounds(batch_size):
 
 # -- the engine as a whole --------------------------------------------------------------------
 
-def twin_nets(n_movies, n_users, dim, hidden, seed=0):
-    return [mv.RatingNet(n_movies, n_users, dim=dim, hidden=hidden, seed=seed) for _ in range(2)]
+def twin_nets(n_movies, n_users, dim, hidden, seed=0, l2=0.0):
+    return [mv.RatingNet(n_movies, n_users, dim=dim, hidden=hidden, seed=seed, l2=l2)
+            for _ in range(2)]
 
 
 def random_ratings(rng, n_movies, n_users, n):
@@ -259,15 +279,17 @@ def assert_same_training(reference, fast, rtol=2e-4, atol=2e-6):
 
 @settings(max_examples=12, deadline=None)
 @given(n_movies=st.integers(1, 12), n_users=st.integers(1, 12), dim=st.integers(1, 6),
-       hidden=hidden_layers, batch_size=st.integers(1, 300), seed=seeds)
-def test_numba_engine_equals_numpy_reference(n_movies, n_users, dim, hidden, batch_size, seed):
+       hidden=hidden_layers, batch_size=st.integers(1, 300), seed=seeds,
+       l2=st.sampled_from([0.0, 0.05]))
+def test_numba_engine_equals_numpy_reference(n_movies, n_users, dim, hidden, batch_size, seed,
+                                             l2):
     rng = np.random.default_rng(seed)
     data = random_ratings(rng, n_movies, n_users, 400)  # small tables: ids repeat in a batch
-    reference, fast = twin_nets(n_movies, n_users, dim, hidden, seed=seed % 1000)
-    for net, engine in ((reference, "numpy"), (fast, "numba")):
-        mv.fit(net, data, epochs=2, batch_size=batch_size, engine=engine, seed=seed,
-               progress=False)
+    reference, fast = twin_nets(n_movies, n_users, dim, hidden, seed=seed % 1000, l2=l2)
+    histories = [mv.fit(net, data, epochs=2, batch_size=batch_size, engine=engine, seed=seed,
+                        progress=False) for net, engine in ((reference, "numpy"), (fast, "numba"))]
     assert_same_training(reference, fast)
+    np.testing.assert_allclose(histories[1].train_rmse, histories[0].train_rmse, rtol=1e-5)
 
 
 @pytest.mark.parametrize("decay_untouched_rows", [True, False])

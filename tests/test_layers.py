@@ -1,11 +1,12 @@
 """Each reference layer's backward pass against finite differences of its forward pass (float64)."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numpy_movievec.nn.layers import (Concatenate, Dense, Embedding, MeanSquaredError, ReLU,
-                                      RowGradient)
+from numpy_movievec.nn.layers import (Concatenate, Dense, Embedding, L2Penalty,
+                                      MeanSquaredError, ReLU, RowGradient)
 from numerical import numerical_gradient
 
 sizes = st.integers(1, 6)
@@ -97,6 +98,16 @@ def test_mean_squared_error_backward(batch, seed):
     expected = numerical_gradient(lambda: MeanSquaredError.forward(prediction, target)[0], prediction)
     np.testing.assert_allclose(MeanSquaredError.backward(cache), expected, atol=1e-8)
     assert loss == np.mean((prediction - target) ** 2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(batch=sizes, width=sizes, l2=st.floats(0, 2), seed=seeds)
+def test_l2_penalty_backward(batch, width, l2, seed):
+    x = np.random.default_rng(seed).standard_normal((batch, width))
+    penalty, cache = L2Penalty.forward(x, l2)
+    expected = numerical_gradient(lambda: L2Penalty.forward(x, l2)[0], x)
+    np.testing.assert_allclose(L2Penalty.backward(cache), expected, atol=1e-8)
+    assert penalty == pytest.approx(l2 * np.mean(np.sum(x * x, axis=1)))  # per example, batch mean
 
 
 def test_layers_keep_float32():

@@ -60,10 +60,11 @@ def test_initialisation_is_keras_and_seeded():
 
 @settings(max_examples=25, deadline=None)
 @given(n_movies=st.integers(1, 5), n_users=st.integers(1, 5), dim=st.integers(1, 3),
-       hidden=hidden_layers, batch=st.integers(1, 8), seed=st.integers(0, 2**32 - 1))
+       hidden=hidden_layers, batch=st.integers(1, 8), seed=st.integers(0, 2**32 - 1),
+       l2=st.sampled_from([0.0, 0.3]))
 def test_whole_network_gradients_match_finite_differences(n_movies, n_users, dim, hidden,
-                                                          batch, seed):
-    net = in_float64(RatingNet(n_movies, n_users, dim=dim, hidden=hidden, seed=seed))
+                                                          batch, seed, l2):
+    net = in_float64(RatingNet(n_movies, n_users, dim=dim, hidden=hidden, seed=seed, l2=l2))
     rng = np.random.default_rng(seed)
     for p in net.params.values():  # non-zero biases, so every path carries signal
         p += 0.1 * rng.standard_normal(p.shape)
@@ -73,7 +74,9 @@ def test_whole_network_gradients_match_finite_differences(n_movies, n_users, dim
     def loss_now():
         return net.loss_and_grads(movies, users, ratings)[0]
 
-    assert loss == pytest.approx(np.mean((net.predict(movies, users) - ratings) ** 2))
+    vectors = np.hstack([net.params["movie_embedding"][movies], net.params["user_embedding"][users]])
+    penalty = l2 * np.sum(vectors ** 2) / batch  # per example: repeated rows count each time
+    assert loss == pytest.approx(np.mean((net.predict(movies, users) - ratings) ** 2) + penalty)
     for name, param in net.params.items():
         assert grads[name].shape == param.shape and grads[name].dtype == np.float64
         np.testing.assert_allclose(grads[name], numerical_gradient(loss_now, param),
@@ -124,6 +127,8 @@ def test_bad_batches_raise_value_errors_naming_the_value(movies, users, ratings,
     (dict(n_movies=1, n_users=1, hidden=(4, 0)), "hidden layer width must be a whole number"),
     (dict(n_movies=2.5, n_users=1), "n_movies must be a whole number >= 1, got 2.5"),
     (dict(n_movies=1, n_users=1, seed=-1), "seed must be a whole number >= 0"),
+    (dict(n_movies=1, n_users=1, l2=-0.1), "l2 must be a finite number >= 0, got -0.1"),
+    (dict(n_movies=1, n_users=1, l2=float("nan")), "l2 must be a finite number >= 0"),
 ])
 def test_bad_architectures_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -158,6 +163,11 @@ def test_save_and_load_round_trip_with_optimizer_state(tmp_path):
     for name in net.params:
         np.testing.assert_array_equal(loaded.params[name], net.params[name])
     assert not list(tmp_path.glob("*.tmp"))  # nothing left half-written
+
+
+def test_l2_is_part_of_the_saved_model(tmp_path):
+    RatingNet(3, 4, dim=2, l2=0.25).save(tmp_path / "model.npz")
+    assert RatingNet.load(tmp_path / "model.npz").l2 == 0.25
 
 
 def test_load_rejects_other_files(tmp_path):

@@ -20,21 +20,27 @@ def batches(rng, net, batch, count):
                rng.integers(1, 6, batch).astype(np.int8))
 
 
-def torch_loss_and_grads(model, movies, users, ratings):
+def torch_loss_and_grads(model, movies, users, ratings, l2=0.0):
+    """Loss and gradients by autograd; ``l2`` as Surprise's SVD regularises: per example."""
     model.zero_grad()
     loss = mse_loss(model, movies, users, ratings)
+    if l2:
+        vectors = torch.cat([model.movie_embedding(torch.as_tensor(movies)),
+                             model.user_embedding(torch.as_tensor(users))], dim=1)
+        loss = loss + l2 * (vectors ** 2).sum(dim=1).mean()
     loss.backward()
     return loss.item(), model.grads_like_ours()
 
 
+@pytest.mark.parametrize("l2", [0.0, 0.05])
 @pytest.mark.parametrize("arch", ARCHITECTURES)
-def test_loss_and_gradients_equal_autograd_in_float64(arch):
-    net = RatingNet(30, 50, seed=1, **arch)
+def test_loss_and_gradients_equal_autograd_in_float64(arch, l2):
+    net = RatingNet(30, 50, seed=1, l2=l2, **arch)
     net.params = {k: v.astype(np.float64) for k, v in net.params.items()}
     model = TorchRatingNet.from_params(net.params, dtype=torch.float64)
     movies, users, ratings = next(batches(np.random.default_rng(0), net, 64, 1))  # repeated ids
     loss, grads = net.loss_and_grads(movies, users, ratings)
-    torch_loss, torch_grads = torch_loss_and_grads(model, movies, users, ratings)
+    torch_loss, torch_grads = torch_loss_and_grads(model, movies, users, ratings, l2)
     assert loss == pytest.approx(torch_loss, rel=1e-12)
     for name in net.params:
         np.testing.assert_allclose(grads[name], torch_grads[name], rtol=1e-9, atol=1e-14, err_msg=name)

@@ -2,7 +2,7 @@
 
 An engine is bound to a network, its optimizer and the training columns, and offers:
 
-    losses = engine.train_batches(order, batch_size, first_batch, n_batches)   # one loss per batch
+    errors = engine.train_batches(order, batch_size, first_batch, n_batches)   # MSE per batch
     predictions = engine.predict(movies, users)
 
 ``order`` is the epoch's permutation of rating indices; batch k is
@@ -40,10 +40,10 @@ class NumpyEngine:
         losses = np.empty(n_batches)
         for b in range(n_batches):
             batch = order[(first_batch + b) * batch_size:][:batch_size]
-            loss, grads = self.net.loss_and_grads(
-                self.movies[batch], self.users[batch], self.ratings[batch], sparse=True)
+            squared_error, _, grads = self.net.terms_and_grads(
+                self.movies[batch], self.users[batch], self.ratings[batch])
             self.optimizer.step(self.net.params, grads)
-            losses[b] = loss
+            losses[b] = squared_error
         return losses
 
     def predict(self, movies, users) -> np.ndarray:
@@ -98,8 +98,8 @@ class NumbaEngine:
             opt.iterations = kernels.train_batches(
                 self._table("movie_embedding"), self._table("user_embedding"), dense,
                 (self.movies, self.users, self.ratings), order, batch_size, first_batch,
-                n_batches, opt.iterations, kernels.Adadelta.of(opt), self._rho_powers(), losses,
-                self.first_position, threads)
+                n_batches, opt.iterations, kernels.Adadelta.of(opt), self._rho_powers(),
+                self.net.l2, losses, self.first_position, threads)
         self._unpack_dense(dense)
 
     def predict(self, movies, users) -> np.ndarray:

@@ -281,13 +281,13 @@ def sort_by_owner(ids, offset, positions, counts):
 
 
 @kernel
-def train_shard(movies, users, dense, dense_t, ids, ratings, batch_size, act, scratch,
+def train_shard(movies, users, dense, dense_t, ids, ratings, batch_size, l2, act, scratch,
                 grad, d_inputs):
     """Forward, squared error and backward of one shard; returns its sum of squared errors.
 
     ``ids = (movie_ids, user_ids)`` of the shard's rows. Dense gradients go to ``grad``,
-    dL/d(concat) of the shard's rows to ``d_inputs``. Reference: `RatingNet.loss_and_grads`
-    (with the loss summed, not averaged, over the shard: the batch's mean is formed later).
+    dL/d(concat) of the shard's rows to ``d_inputs``. Reference: `RatingNet.terms_and_grads`
+    (with the error summed, not averaged, over the shard: the batch's mean is formed later).
     """
     movie_ids, user_ids = ids
     prediction = shard_forward(movies.weights, users.weights, movie_ids, user_ids,
@@ -295,7 +295,19 @@ def train_shard(movies, users, dense, dense_t, ids, ratings, batch_size, act, sc
     dprediction = np.empty(len(prediction), dtype=np.float32)
     sse = squared_error(prediction, ratings, batch_size, dprediction)
     shard_backward(dprediction, dense.values, dense.layout, act, grad, scratch, d_inputs)
+    if l2 > 0:
+        add_l2_gradient(view2d(act, 0, len(prediction), d_inputs.shape[1]), l2, batch_size,
+                        d_inputs)
     return sse
+
+
+@kernel
+def add_l2_gradient(x, l2, batch_size, d_inputs):
+    """``d_inputs += 2 λ x / B``: the penalty's gradient. Reference: `L2Penalty.backward`."""
+    scale = np.float32(2 * l2 / batch_size)
+    for r in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            d_inputs[r, j] += scale * x[r, j]
 
 
 # -- phase 2: Adadelta --------------------------------------------------------------------------
@@ -474,14 +486,15 @@ def shard_rows(batch_size):
 
 @kernel(parallel=True)
 def train_batches(movies, users, dense, ratings_data, order, batch_size, first_batch, n_batches,
-                  step, adadelta, powers, batch_loss, first_position, workers):
+                  step, adadelta, powers, l2, batch_loss, first_position, workers):
     """Train on batches ``first_batch .. first_batch + n_batches - 1`` of ``order``, in place.
 
     ``movies`` and ``users`` are `EmbeddingTable`, ``dense`` `DenseLayers`; ``ratings_data`` is
     ``(movie, user, rating)`` by rating index; ``step`` is the optimizer's step count before the
-    first batch; ``powers`` come from `rho_powers`. Each batch's mean squared error goes into ``batch_loss``; the step count after
-    the last batch is returned. Reference: `NumpyEngine.train_batches`. ``first_position`` is
-    a pair of table-sized int64 scratch arrays of -1 (movies, users), handed back clean.
+    first batch; ``powers`` come from `rho_powers`; ``l2`` is `RatingNet.l2`. Each batch's mean
+    squared error (the penalty left out) goes into ``batch_loss``; the step count after the
+    last batch is returned. Reference: `NumpyEngine.train_batches`. ``first_position`` is a
+    pair of table-sized int64 scratch arrays of -1 (movies, users), handed back clean.
 
     ``workers`` (the thread count) only sets how the shards are dealt out: worker w takes a
     contiguous run of shards and reuses one set of scratch buffers, which stays in its core's
@@ -524,7 +537,7 @@ def train_batches(movies, users, dense, ratings_data, order, batch_size, first_b
                                   owner_counts[t, :, s])
                 shard_sse[s] = train_shard(movies, users, dense, dense_t,
                                            (batch_ids[0, lo:hi], batch_ids[1, lo:hi]),
-                                           batch_ratings[lo:hi], size, act[w], scratch[w],
+                                           batch_ratings[lo:hi], size, l2, act[w], scratch[w],
                                            shard_grad[s], d_inputs[lo:hi])
         batch_loss[b] = np.sum(shard_sse[:used]) / size
         for k in prange(len(tasks)):  # phase 2: updates

@@ -18,13 +18,14 @@ import numpy as np
 from .. import archive, checks
 from ..checks import BadValueError
 from ..vectors import MovieVectors, metadata_from_arrays
-from .layers import Concatenate, Dense, Embedding, MeanSquaredError, ReLU, RowGradient
+from .layers import Concatenate, Dense, Embedding, L2Penalty, MeanSquaredError, ReLU, RowGradient
 from .optim import Adadelta
 
 EMBEDDING_INIT_LIMIT = 0.05  # Keras' default: embeddings uniform in (-0.05, 0.05)
 PREDICT_CHUNK = 1 << 16  # predictions are made this many at a time, to bound memory
 HEADER_FIELDS = {"config": dict, "epochs_trained": int, "optimizer": (dict, type(None))}
 CONFIG_KEYS = ("n_movies", "n_users", "dim", "hidden", "seed")
+OPTIONAL_CONFIG = {"l2": 0.0}  # absent from files written before it existed
 # Where an interrupted epoch stopped (written since the first checkpoints; absent = none).
 PARTIAL_EPOCH_KEYS = ("epoch", "seed", "batch_size", "n_ratings", "batches_done",
                       "squared_error")
@@ -36,6 +37,8 @@ class ForwardCache(NamedTuple):
     movie: object
     user: object
     concat: object
+    penalty_cache: object
+    penalty: float  # the L2 penalty of the batch's embedding vectors (0 without l2)
     hidden: list  # one (dense cache, relu cache) pair per hidden layer
     output: object
 
@@ -50,6 +53,9 @@ class RatingNet:
     ``output.weight`` (h_last, 1) and ``output.bias`` (1,). Initialised as Keras does:
     embeddings uniform(-0.05, 0.05), weights Glorot-uniform, biases zero.
 
+    ``l2`` > 0 adds weight decay on the embedding vectors each batch uses (`L2Penalty`): the
+    loss becomes ``MSE + (l2/B) Σ_b (|movie_b|² + |user_b|²)``. 0, the default, is the seed.
+
     >>> net = RatingNet(n_movies=3, n_users=4, dim=2, hidden=(5,), seed=0)
     >>> [(name, p.shape) for name, p in net.params.items()]  # doctest: +NORMALIZE_WHITESPACE
     [('movie_embedding', (3, 2)), ('user_embedding', (4, 2)), ('dense_0.weight', (4, 5)),
@@ -58,7 +64,8 @@ class RatingNet:
     (2,)
     """
 
-    def __init__(self, n_movies: int, n_users: int, dim: int = 40, hidden=(64, 64, 64), seed=0):
+    def __init__(self, n_movies: int, n_users: int, dim: int = 40, hidden=(64, 64, 64), seed=0,
+                 l2: float = 0.0):
         n_movies = checks.positive_int(n_movies, "n_movies")
         n_users = checks.positive_int(n_users, "n_users")
         dim = checks.positive_int(dim, "dim")
@@ -68,6 +75,7 @@ class RatingNet:
                           "use a smaller dim, or fewer movies or users")
         self.n_movies, self.n_users, self.dim, self.hidden = n_movies, n_users, dim, hidden
         self.seed = checks.count(seed, "seed")
+        self.l2 = checks.non_negative(l2, "l2")
         self.params = _keras_initial_params(n_movies, n_users, dim, hidden, seed)
         self.optimizer: Adadelta | None = None  # set by fit(); saved with the model
         self.epochs_trained = 0
@@ -79,7 +87,7 @@ class RatingNet:
     def config(self) -> dict:
         """The constructor's arguments, enough to build the same architecture again."""
         return dict(n_movies=self.n_movies, n_users=self.n_users, dim=self.dim,
-                    hidden=list(self.hidden), seed=self.seed)
+                    hidden=list(self.hidden), seed=self.seed, l2=self.l2)
 
     def __repr__(self) -> str:
         return (f"RatingNet(n_movies={self.n_movies}, n_users={self.n_users}, dim={self.dim}, "
@@ -125,13 +133,15 @@ class RatingNet:
         movie_vecs, movie_cache = Embedding.forward(p["movie_embedding"], movies)  # (B, dim)
         user_vecs, user_cache = Embedding.forward(p["user_embedding"], users)  # (B, dim)
         x, concat_cache = Concatenate.forward(movie_vecs, user_vecs)  # (B, 2 dim)
+        penalty, penalty_cache = L2Penalty.forward(x, self.l2)
         hidden_caches = []
         for k in range(len(self.hidden)):
             x, dense_cache = Dense.forward(x, p[f"dense_{k}.weight"], p[f"dense_{k}.bias"])  # (B, h_k)
             x, relu_cache = ReLU.forward(x)
             hidden_caches.append((dense_cache, relu_cache))
         out, output_cache = Dense.forward(x, p["output.weight"], p["output.bias"])  # (B, 1)
-        cache = ForwardCache(movie_cache, user_cache, concat_cache, hidden_caches, output_cache)
+        cache = ForwardCache(movie_cache, user_cache, concat_cache, penalty_cache, penalty,
+                             hidden_caches, output_cache)
         return out[:, 0], cache
 
     def backward(self, dprediction, cache: ForwardCache) -> dict:
@@ -147,17 +157,19 @@ class RatingNet:
             dx = ReLU.backward(dx, relu_cache)
             dx, grads[f"dense_{k}.weight"], grads[f"dense_{k}.bias"] = Dense.backward(
                 dx, dense_cache)  # dx: (B, h_{k-1}) or (B, 2 dim)
+        dx = dx + L2Penalty.backward(cache.penalty_cache)  # the penalty's share, if any
         dmovie_vecs, duser_vecs = Concatenate.backward(dx, cache.concat)  # (B, dim) each
         grads["movie_embedding"] = Embedding.backward(dmovie_vecs, cache.movie)
         grads["user_embedding"] = Embedding.backward(duser_vecs, cache.user)
         return {name: grads[name] for name in self.params}  # in the order of params
 
     def loss_and_grads(self, movies, users, ratings, sparse: bool = False):
-        """Mean squared error on one batch and the gradient of every parameter.
+        """The loss on one batch and the gradient of every parameter.
 
-        The reference path: forward, loss, backward. Gradients have the keys and shapes of
-        ``params``; embedding gradients are dense (zero outside the batch's rows) unless
-        ``sparse=True``, which returns them as `RowGradient`.
+        The reference path: forward, loss, backward. The loss is the mean squared error, plus
+        the `L2Penalty` when ``l2`` > 0. Gradients have the keys and shapes of ``params``;
+        embedding gradients are dense (zero outside the batch's rows) unless ``sparse=True``,
+        which returns them as `RowGradient`.
 
         >>> net = RatingNet(n_movies=3, n_users=4, dim=2, hidden=(5,))
         >>> loss, grads = net.loss_and_grads([0, 1, 1], [2, 3, 0], [4, 5, 3])
@@ -165,12 +177,21 @@ class RatingNet:
         (3, 2)
         """
         movies, users, ratings = self.check_batch(movies, users, ratings)
+        squared_error, penalty, grads = self.terms_and_grads(movies, users, ratings, sparse)
+        return squared_error + penalty, grads
+
+    def terms_and_grads(self, movies, users, ratings, sparse: bool = True):
+        """``(mean squared error, L2 penalty, grads)`` on one batch of checked arrays.
+
+        The two terms apart, for training to report the error alone (its RMSE).
+        """
         prediction, cache = self.forward(movies, users)
-        loss, loss_cache = MeanSquaredError.forward(prediction, ratings.astype(prediction.dtype))
-        grads = self.backward(MeanSquaredError.backward(loss_cache), cache)
+        squared_error, mse_cache = MeanSquaredError.forward(prediction,
+                                                            ratings.astype(prediction.dtype))
+        grads = self.backward(MeanSquaredError.backward(mse_cache), cache)
         if not sparse:
             grads = {name: _dense(g, self.params[name]) for name, g in grads.items()}
-        return loss, grads
+        return squared_error, cache.penalty, grads
 
     def predict(self, movies, users) -> np.ndarray:
         """Predicted ratings, float32, for each (movie, user) pair of dense indices.
@@ -270,10 +291,12 @@ class RatingNet:
         the movie catalogue it was saved with. A damaged or foreign file is a ValueError
         naming it."""
         header, arrays = archive.load_npz(path, "RatingNet", fields=HEADER_FIELDS)
-        config = header["config"]
-        if sorted(config) != sorted(CONFIG_KEYS) or not isinstance(config["hidden"], list):
+        saved_config = header["config"]
+        config = {**OPTIONAL_CONFIG, **saved_config}
+        if (sorted(config) != sorted([*CONFIG_KEYS, *OPTIONAL_CONFIG])
+                or not isinstance(config["hidden"], list)):
             raise BadValueError(f"{path}: the model's config must have the entries "
-                                f"{', '.join(CONFIG_KEYS)}; it has {config}")
+                                f"{', '.join(CONFIG_KEYS)}; it has {saved_config}")
         try:
             net = cls(**config)
         except BadValueError as exc:
