@@ -1,11 +1,21 @@
 """fit(): epochs of shuffled minibatches, validation, progress, a History — like Keras' fit.
 
 The arithmetic of training lives in an *engine* (``nn/engines.py``): ``"numba"``, compiled and
-parallel, or ``"numpy"``, the readable reference. This module only schedules the work.
+parallel, or ``"numpy"``, the readable reference. This module only schedules the work, and
+keeps what a model should know about its own training:
+
+- ``net.training_counts``: how many training ratings each movie's vector learned from, so that
+  answers can say how much a vector has seen, and leave out movies that never trained.
+- ``net.best``: the best validation epoch so far (`BestEpoch`), for ``patience`` and
+  ``restore_best`` — like Keras' ``EarlyStopping(restore_best_weights=True)``, except that the
+  record is part of the model, saved with it, so that a resumed run stops and restores exactly
+  as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import math
 import signal
 import sys
@@ -22,7 +32,7 @@ from . import archive, checks
 from .checks import (BadValueError, DivergedError, FileInTheWayError, MovievecError,
                      NotEnoughMemoryError)
 from .nn.engines import ENGINES
-from .nn.network import RatingNet, parameter_count
+from .nn.network import BestEpoch, RatingNet, parameter_count
 from .nn.optim import Adadelta
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # both stop training at the next safe point
@@ -37,7 +47,9 @@ class History:
     ``epochs`` numbers epochs over the model's whole life, so a second `fit` call continues
     the count. ``stopped_early`` is set when ``patience`` ran out; ``interrupted`` when Ctrl-C
     or SIGTERM ended training (``signal`` says which; a checkpoint, if asked for, then holds
-    the exact point reached).
+    the exact point reached). ``best_epoch`` and ``best_valid_rmse`` name the model's best
+    validation epoch so far (None without validation data); ``restored`` is set when
+    ``restore_best`` took the model back to it.
     """
 
     epochs: list = field(default_factory=list)
@@ -47,12 +59,16 @@ class History:
     stopped_early: bool = False
     interrupted: bool = False
     signal: int | None = None  # the signal that interrupted training, if one did
+    best_epoch: int | None = None
+    best_valid_rmse: float | None = None
+    restored: bool = False
 
 
 def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 1024,
         optimizer: Adadelta | None = None, engine: str = "numba", seed: int = 0,
         threads="auto", progress: bool = True, checkpoint=None,
-        resume: bool = False, overwrite: bool = False, patience: int | None = None) -> History:
+        resume: bool = False, overwrite: bool = False, patience: int | None = None,
+        restore_best: bool = False) -> History:
     """Train ``net`` on ``train`` ratings for ``epochs`` more epochs; return a `History`.
 
     ``train`` and ``valid`` are `Ratings` or ``(movies, users, ratings)`` arrays of dense
@@ -81,8 +97,33 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
     a ValueError names the one that differs. Without ``resume``, an existing checkpoint that
     holds more training than ``net`` is not replaced unless ``overwrite=True``. If a
     checkpoint cannot be written, the model is saved to a rescue file instead and the error
-    says where. ``patience`` stops training once the validation RMSE has not improved for that
-    many epochs.
+    says where.
+
+    Validation: with ``valid``, each epoch ends with the validation RMSE, and the model keeps
+    a record of its best epoch (``net.best``) across fit calls and resumes, as long as the
+    validation ratings stay the same (other ones, or none, start the record afresh).
+    ``patience`` stops training once that many epochs have passed since the best one — so a
+    model that already stopped early trains no further with the same patience.
+    ``restore_best=True`` (needs ``valid``) ends `fit` with the model as it was after its best
+    epoch: parameters, optimizer state and epoch count, so training can go on from there. For
+    that, fit keeps a copy of the best epoch's state in memory (the size of the parameters and
+    optimizer state again). An interrupted fit does not restore: it leaves the point reached,
+    to be resumed.
+
+    What a checkpoint holds: the model as training left it, after the last epoch or at the
+    exact point Ctrl-C or SIGTERM stopped it — what ``resume=True`` continues from — with its
+    record of the best epoch and, with ``restore_best``, that epoch's state as well (so the
+    file is about twice the size). A resumed run therefore stops and restores exactly as an
+    uninterrupted one. The model `fit` returns, which ``movievec train -o`` saves, is the
+    restored one.
+
+    Counts: fit records in ``net.training_counts`` each movie's number of ratings in ``train``,
+    which `RatingNet.movie_vectors` uses, so validation ratings are never counted and movies
+    that never received a gradient are left out of answers. Over several fit calls a movie
+    keeps the largest count it had in any of them: training again on the same ratings leaves
+    the counts as they are, training on a larger set that holds the first raises them to its
+    own, and a movie that has trained is never counted as untrained. (Two disjoint training
+    sets count only the larger of each movie's two numbers.)
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -94,7 +135,7 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
     (2, 2)
     """
     epochs, batch_size, seed = _check_arguments(engine, epochs, batch_size, seed, valid,
-                                                patience, resume, checkpoint)
+                                                patience, restore_best, resume, checkpoint)
     movies, users, ratings = _checked_columns(net, train, "train")
     if len(movies) == 0:
         raise BadValueError("the training set holds no ratings")
@@ -105,7 +146,7 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
     catalogue = train if hasattr(train, "titles") else None  # checkpoints answer title queries
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
-        archive.check_destination(checkpoint, net.file_size(catalogue))
+        archive.check_destination(checkpoint, net.file_size(catalogue) * (1 + restore_best))
         if resume and checkpoint.exists():
             _restore(net, RatingNet.load(checkpoint), checkpoint)
             check_same_settings(net.trained_with, settings, checkpoint)
@@ -114,18 +155,22 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
         elif not overwrite:
             refuse_to_lose_training(checkpoint, net)
     _check_interrupted_epoch(net, settings)
-    check_memory(net, batch_size)
+    check_memory(net, batch_size, restore_best)
     net.optimizer = optimizer or net.optimizer or Adadelta()
     net.trained_with.update(settings)
+    if epochs:
+        net.training_counts = _training_counts(net, movies)
+    valid_data = None if valid is None else fingerprint(*valid)
+    _start_best_record(net, valid_data, restore_best)
     trainer = ENGINES[engine](net, net.optimizer, movies, users, ratings, threads=threads)
 
     def save_checkpoint(when):
         archive.save_or_rescue(lambda path: net.save(path, ratings=catalogue), checkpoint,
                                f"the model {when}")
 
-    history, best_valid, waited = History(), math.inf, 0
+    history = History(stopped_early=epochs > 0 and _out_of_patience(net, patience))
     with interrupt_between_batches() as interrupt, _memory_errors_explained(net, batch_size):
-        for _ in range(epochs):
+        for _ in range(0 if history.stopped_early else epochs):
             epoch = net.epochs_trained + 1
             bar = ProgressLine(f"epoch {epoch}", total=len(movies), enabled=progress)
             started = time.perf_counter()
@@ -142,18 +187,90 @@ def fit(net: RatingNet, train, valid=None, epochs: int = 5, batch_size: int = 10
             net.epochs_trained = epoch
             if valid is not None:
                 history.valid_rmse.append(rmse(trainer.predict(valid[0], valid[1]), valid[2]))
+                _record_if_best(net, history.valid_rmse[-1], valid_data, restore_best)
             if checkpoint is not None:
                 save_checkpoint(f"after epoch {epoch}")
             bar.close(_epoch_summary(history, len(movies)))
-            if patience is not None:
-                if history.valid_rmse[-1] < best_valid:
-                    best_valid, waited = history.valid_rmse[-1], 0
-                else:
-                    waited += 1
-                if waited >= patience:
-                    history.stopped_early = True
-                    break
+            if _out_of_patience(net, patience):
+                history.stopped_early = True
+                break
+    if net.best is not None:
+        history.best_epoch, history.best_valid_rmse = net.best.epoch, net.best.valid_rmse
+    if restore_best and not history.interrupted:
+        history.restored = restore_best_epoch(net)
     return history
+
+
+# ---------------------------------------------------------------------- the best epoch
+
+def fingerprint(*columns) -> str:
+    """A short hash of arrays' dtypes and bytes: are two validation sets the same ratings?
+
+    >>> same, swapped = fingerprint(np.array([1, 2])), fingerprint(np.array([2, 1]))
+    >>> same == fingerprint(np.array([1, 2])) != swapped
+    True
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    for column in columns:
+        column = np.ascontiguousarray(column)
+        digest.update(column.dtype.str.encode())
+        digest.update(memoryview(column).cast("B"))
+    return digest.hexdigest()
+
+
+def _start_best_record(net: RatingNet, valid_data, restore_best: bool) -> None:
+    """Keep ``net.best`` if it was measured on these validation ratings and can serve
+    ``restore_best`` (it holds the best epoch's state, or the model is at that epoch);
+    otherwise start afresh. Without restore_best no state is kept."""
+    best = net.best
+    if best is None or best.valid_data != valid_data:
+        net.best = None
+    elif not restore_best:
+        net.best = best._replace(params=None, optimizer=None)
+    elif best.params is None:
+        at_best = best.epoch == net.epochs_trained and net.partial_epoch is None
+        net.best = best._replace(**_snapshot(net)) if at_best else None
+
+
+def _record_if_best(net: RatingNet, valid_rmse: float, valid_data: str, keep_state: bool):
+    """Make the epoch just trained the best one if its validation RMSE is lower."""
+    if net.best is None or valid_rmse < net.best.valid_rmse:
+        state = _snapshot(net) if keep_state else {}
+        net.best = BestEpoch(net.epochs_trained, valid_rmse, valid_data, **state)
+
+
+def _snapshot(net: RatingNet) -> dict:
+    """Copies of the parameters and optimizer state, which training changes in place."""
+    return dict(params={name: value.copy() for name, value in net.params.items()},
+                optimizer=copy.deepcopy(net.optimizer))
+
+
+def _out_of_patience(net: RatingNet, patience) -> bool:
+    """Have ``patience`` epochs passed since the best one?"""
+    return (patience is not None and net.best is not None
+            and net.epochs_trained - net.best.epoch >= patience)
+
+
+def restore_best_epoch(net: RatingNet) -> bool:
+    """Put ``net`` back to its best epoch's state, if it is not there; return whether it moved.
+
+    The record stays, without its copy of the state: the model itself is that state now.
+    """
+    best = net.best
+    if best is None or best.params is None:
+        return False
+    moved = best.epoch != net.epochs_trained
+    if moved:
+        net.params, net.optimizer = best.params, best.optimizer
+        net.epochs_trained, net.partial_epoch = best.epoch, None
+    net.best = best._replace(params=None, optimizer=None)
+    return moved
+
+
+def _training_counts(net: RatingNet, movies) -> np.ndarray:
+    """Each movie's ratings in ``movies``, or the count it had before if larger (see `fit`)."""
+    counts = np.bincount(movies, minlength=net.n_movies).astype(np.int64)
+    return counts if net.training_counts is None else np.maximum(net.training_counts, counts)
 
 
 def _train_epoch(trainer, net, n_ratings, batch_size, seed, bar, interrupt) -> float | None:
@@ -232,7 +349,8 @@ def _restore(net: RatingNet, saved: RatingNet, path) -> None:
                             f"not of {net.config}")
     net.params, net.optimizer = saved.params, saved.optimizer
     net.epochs_trained, net.partial_epoch = saved.epochs_trained, saved.partial_epoch
-    net.trained_with = saved.trained_with
+    net.trained_with, net.training_counts = saved.trained_with, saved.training_counts
+    net.best = saved.best
 
 
 def check_same_settings(saved: dict, asked: dict, model, names=None) -> None:
@@ -293,11 +411,13 @@ def _amount(epochs: int, steps: int) -> str:
 
 # ---------------------------------------------------------------------- memory
 
-def check_memory(net: RatingNet, batch_size: int) -> None:
-    """Refuse, before training, a run whose parameters, optimizer state and one step's
-    working memory together exceed this machine's RAM, saying how much it needs."""
-    state = 3 * 4 * parameter_count(net.n_movies, net.n_users, net.dim, net.hidden) \
-        + 8 * (net.n_movies + net.n_users)  # parameters, two Adadelta averages, row steps
+def check_memory(net: RatingNet, batch_size: int, restore_best: bool = False) -> None:
+    """Refuse, before training, a run whose parameters, optimizer state (twice with
+    ``restore_best``, which keeps a copy) and one step's working memory together exceed this
+    machine's RAM, saying how much it needs."""
+    state = (1 + restore_best) * (
+        3 * 4 * parameter_count(net.n_movies, net.n_users, net.dim, net.hidden)
+        + 8 * (net.n_movies + net.n_users))  # parameters, two Adadelta averages, row steps
     step = step_memory(net, batch_size)
     checks.affordable(state + step, f"training with batches of {batch_size:,} ratings "
                                     f"({checks.human_bytes(step)} per step, "
@@ -335,15 +455,18 @@ def _memory_errors_explained(net, batch_size):
             f"batch size") from exc
 
 
-def _check_arguments(engine, epochs, batch_size, seed, valid, patience, resume, checkpoint):
+def _check_arguments(engine, epochs, batch_size, seed, valid, patience, restore_best, resume,
+                     checkpoint):
     checks.one_of(engine, tuple(ENGINES), "engine")
     epochs = checks.count(epochs, "epochs")
     batch_size = checks.positive_int(batch_size, "batch_size")
     seed = checks.count(seed, "seed")
     if patience is not None:
         checks.positive_int(patience, "patience")
-        if valid is None:
-            raise BadValueError("patience needs validation ratings (valid=...)")
+    checks.one_of(restore_best, (False, True), "restore_best")
+    for name, asked in (("patience", patience is not None), ("restore_best", restore_best)):
+        if asked and valid is None:
+            raise BadValueError(f"{name} needs validation ratings (valid=...)")
     if resume and checkpoint is None:
         raise BadValueError("resume=True needs the checkpoint=... path to resume from")
     return epochs, batch_size, seed

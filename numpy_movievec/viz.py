@@ -97,7 +97,8 @@ def plot_map(movie_vectors, path, top=200, counts=None, arrow=None, title=None) 
     rows = arrow_ends + [row for row in most_rated if row not in arrow_ends]  # label order
     if len(rows) < 2 or movie_vectors.dim < 2:
         raise BadValueError(f"a map needs at least 2 movies and 2 dimensions; got "
-                            f"{_plural(len(rows), 'movie')} of {_plural(movie_vectors.dim, 'dimension')}")
+                            f"{_plural(len(rows), 'movie')} of "
+                            f"{_plural(movie_vectors.dim, 'dimension')}")
     projection = pca(movie_vectors.unit_vectors[rows], 2)
     xy = dict(zip(rows, projection.coords))
 

@@ -95,6 +95,8 @@ def test_a_diverging_loss_stops_with_the_epoch_and_step():
     (dict(epochs=-1), "epochs must be"),
     (dict(batch_size=0), "batch_size must be"),
     (dict(patience=2), "patience needs validation ratings"),
+    (dict(restore_best=True), "restore_best needs validation ratings"),
+    (dict(restore_best="yes"), "restore_best must be one of False, True; got 'yes'"),
     (dict(resume=True), "resume=True needs the checkpoint"),
 ])
 def test_bad_arguments(kwargs, message):
@@ -350,3 +352,187 @@ def test_a_store_edited_out_of_range_is_refused_before_training_naming_the_file(
     np.save(store / "rating.npy", rating)
     with pytest.raises(ValueError, match=r"store/rating.npy, row 2: rating 100 is outside 1..5"):
         mv.fit(mv.RatingNet(2, 2, dim=2, hidden=()), mv.Ratings.load(store), progress=False)
+
+
+# ---------------------------------------------------------------------- the best epoch
+
+def overfitting(n=2000):
+    """Training data and validation ratings of pure noise: the valid RMSE soon gets worse."""
+    train, valid = planted_low_rank(n=n)
+    noise = (valid[0], valid[1], np.random.default_rng(0).uniform(1, 5, len(valid[2])))
+    return train, noise
+
+
+FAST = dict(batch_size=64, optimizer=None, progress=False)
+
+
+def fit_fast(net, train, valid=None, **kwargs):
+    return mv.fit(net, train, valid, **{**FAST, "optimizer": mv.Adadelta(lr=5.0), **kwargs})
+
+
+def assert_same_state(a, b):
+    """Same parameters, optimizer state and epoch count, bit for bit."""
+    assert (a.epochs_trained, a.steps_trained) == (b.epochs_trained, b.steps_trained)
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name], err_msg=name)
+    a.optimizer.synchronize(), b.optimizer.synchronize()
+    for name, state in a.optimizer.state.items():
+        for slot, value in state.items():
+            np.testing.assert_array_equal(value, b.optimizer.state[name][slot], f"{name}/{slot}")
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_restore_best_is_exactly_a_run_that_stopped_at_the_best_epoch(engine):
+    train, valid = overfitting()
+    net = small_net()
+    hist = fit_fast(net, train, valid, epochs=12, patience=3, restore_best=True, engine=engine)
+    best = int(np.argmin(hist.valid_rmse)) + 1
+    assert hist.restored and hist.stopped_early and hist.epochs[-1] == best + 3
+    assert (hist.best_epoch, hist.best_valid_rmse) == (best, min(hist.valid_rmse))
+    straight = small_net()  # trained for the best epoch's number of epochs, and no more
+    fit_fast(straight, train, epochs=best, engine=engine)
+    assert_same_state(net, straight)
+    assert rmse(net.predict(valid[0], valid[1]), valid[2]) == pytest.approx(min(hist.valid_rmse))
+    for model in (net, straight):  # the optimizer state came back too: training goes on alike
+        fit_fast(model, train, epochs=1, engine=engine)
+    assert_same_state(net, straight)
+
+
+def test_restore_best_without_patience_trains_every_epoch_and_keeps_the_best():
+    train, valid = overfitting()
+    net = small_net()
+    hist = fit_fast(net, train, valid, epochs=5, restore_best=True, engine="numpy")
+    assert hist.epochs == [1, 2, 3, 4, 5] and not hist.stopped_early
+    assert net.epochs_trained == hist.best_epoch == int(np.argmin(hist.valid_rmse)) + 1 < 5
+    assert net.best.params is None  # the model is the best epoch now: no second copy kept
+
+
+def test_without_restore_best_the_model_is_the_last_epochs_but_knows_its_best():
+    train, valid = overfitting()
+    net = small_net()
+    hist = fit_fast(net, train, valid, epochs=6, engine="numpy")
+    assert net.epochs_trained == 6 and not hist.restored
+    assert net.best.epoch == hist.best_epoch and net.best.params is None
+
+
+def test_patience_counts_from_the_models_best_epoch_across_fit_calls():
+    train, valid = overfitting()
+    whole = small_net()
+    hist = fit_fast(whole, train, valid, epochs=12, patience=2, engine="numpy")
+    stopped = hist.epochs[-1]
+    parts = small_net()
+    fit_fast(parts, train, valid, epochs=hist.best_epoch, patience=2, engine="numpy")
+    rest = fit_fast(parts, train, valid, epochs=12, patience=2, engine="numpy")
+    assert rest.stopped_early and rest.epochs[-1] == stopped
+    again = fit_fast(parts, train, valid, epochs=5, patience=2, engine="numpy")
+    assert again.stopped_early and again.epochs == []  # out of patience already: no training
+    assert parts.epochs_trained == stopped
+
+
+def test_other_validation_ratings_start_the_record_afresh():
+    train, valid = overfitting()
+    net = small_net()
+    fit_fast(net, train, valid, epochs=3, engine="numpy")
+    first = net.best
+    other = (valid[0], valid[1], valid[2][::-1].copy())
+    hist = fit_fast(net, train, other, epochs=1, engine="numpy")
+    assert net.best.epoch == 4 and net.best.valid_data != first.valid_data
+    assert hist.best_epoch == 4
+    fit_fast(net, train, epochs=1, engine="numpy")  # no validation: no record
+    assert net.best is None
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_an_interrupted_restore_best_run_resumes_to_the_same_model(engine, tmp_path,
+                                                                   monkeypatch):
+    train, valid = overfitting(n=3000)
+    straight = small_net()
+    hist = fit_fast(straight, train, valid, epochs=8, patience=2, restore_best=True,
+                    batch_size=100, engine=engine)
+    assert hist.restored
+    stop_in = hist.best_epoch + 1  # interrupted after the best epoch, before the end
+    original = interrupt_at_call(monkeypatch, mv.train.ENGINES[engine], 27 * stop_in + 5,
+                                 signal.SIGINT)
+    ckpt = tmp_path / "ckpt.npz"
+    first = fit_fast(small_net(), train, valid, epochs=8, patience=2, restore_best=True,
+                     batch_size=100, engine=engine, checkpoint=ckpt)
+    assert first.interrupted and not first.restored and first.epochs[-1] == stop_in
+    saved = mv.RatingNet.load(ckpt)  # the point reached, and the best epoch's state beside it
+    assert saved.epochs_trained == stop_in and saved.partial_epoch["batches_done"] == 5
+    assert saved.best.epoch == hist.best_epoch and saved.best.params is not None
+    monkeypatch.setattr(mv.train.ENGINES[engine], "train_batches", original)
+    resumed = small_net()
+    again = fit_fast(resumed, train, valid, epochs=8, patience=2, restore_best=True,
+                     batch_size=100, engine=engine, checkpoint=ckpt, resume=True)
+    assert again.restored and again.epochs[-1] == hist.epochs[-1]
+    assert_same_state(resumed, straight)
+    finished = mv.RatingNet.load(ckpt)  # the checkpoint stays the last point, for resuming
+    assert finished.epochs_trained == hist.epochs[-1] and finished.best.params is not None
+    done = fit_fast(finished, train, valid, epochs=8, patience=2, restore_best=True,
+                    batch_size=100, engine=engine)  # a finished run: nothing more, restored
+    assert done.epochs == [] and done.restored
+    assert_same_state(finished, straight)
+
+
+def test_a_restore_best_checkpoint_needs_room_for_two_states(tmp_path, monkeypatch):
+    train, valid = overfitting(n=500)
+    asked = []
+    monkeypatch.setattr(mv.archive, "check_destination", lambda path, size=None: asked.append(size))
+    for restore_best in (False, True):
+        fit_fast(small_net(), train, valid, epochs=0, checkpoint=tmp_path / "c.npz",
+                 restore_best=restore_best, engine="numpy")
+    assert asked[1] == 2 * asked[0]
+
+
+# ---------------------------------------------------------------------- training counts
+
+def test_fit_records_each_movies_training_ratings_and_saves_them(tmp_path):
+    train, valid = planted_low_rank(n=2000)
+    net = small_net()
+    fit_fast(net, train, valid, epochs=1, engine="numpy")
+    expected = np.zeros(50, dtype=np.int64)
+    np.add.at(expected, train[0], 1)  # a brute-force count of the training ratings
+    np.testing.assert_array_equal(net.training_counts, expected)
+    net.save(tmp_path / "m.npz")
+    loaded = mv.RatingNet.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.training_counts, expected)
+    np.testing.assert_array_equal(mv.MovieVectors.load(tmp_path / "m.npz").counts, expected)
+
+
+def test_movie_vectors_count_training_ratings_only_and_leave_out_untrained_movies(tmp_path):
+    r = mv.synthetic(5000, seed=0)
+    train, valid = r.split(0.3, seed=0)
+    net = mv.RatingNet(r.n_movies, r.n_users, dim=4, hidden=(8,))
+    fit_fast(net, train, valid, epochs=1, engine="numpy")
+    vecs = net.movie_vectors(ratings=r)  # the whole data set: its counts are not used
+    np.testing.assert_array_equal(vecs.counts, train.movie_counts)
+    only_in_valid = np.flatnonzero((train.movie_counts == 0) & (r.movie_counts > 0))
+    assert len(only_in_valid) > 0
+    query = vecs.name(int(np.argmax(vecs.counts)))
+    answers = {title for title, _ in vecs.most_similar(query, topn=r.n_movies)}
+    assert len(answers) == (vecs.counts > 0).sum() - 1  # every trained movie but the query
+    assert not answers & {vecs.name(row) for row in only_in_valid}
+    net.save(tmp_path / "m.npz", ratings=r)
+    np.testing.assert_array_equal(mv.MovieVectors.load(tmp_path / "m.npz").counts,
+                                  train.movie_counts)
+
+
+def test_counts_over_several_fit_calls_keep_each_movies_largest():
+    (movies, users, ratings), _ = planted_low_rank(n=2000)
+    first, rest = slice(0, 500), slice(500, None)
+    net = small_net()
+    fit_fast(net, (movies[first], users[first], ratings[first]), epochs=1, engine="numpy")
+    small = np.bincount(movies[first], minlength=50)
+    np.testing.assert_array_equal(net.training_counts, small)
+    fit_fast(net, (movies[first], users[first], ratings[first]), epochs=1, engine="numpy")
+    np.testing.assert_array_equal(net.training_counts, small)  # the same data again
+    fit_fast(net, (movies, users, ratings), epochs=1, engine="numpy")
+    np.testing.assert_array_equal(net.training_counts, np.bincount(movies, minlength=50))
+    disjoint = small_net()
+    fit_fast(disjoint, (movies[first], users[first], ratings[first]), epochs=1, engine="numpy")
+    fit_fast(disjoint, (movies[rest], users[rest], ratings[rest]), epochs=1, engine="numpy")
+    np.testing.assert_array_equal(disjoint.training_counts,
+                                  np.maximum(small, np.bincount(movies[rest], minlength=50)))
+    untouched = small_net()
+    fit_fast(untouched, (movies, users, ratings), epochs=0, engine="numpy")
+    assert untouched.training_counts is None  # no epoch, no training, no counts

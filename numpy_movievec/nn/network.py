@@ -43,6 +43,20 @@ class ForwardCache(NamedTuple):
     output: object
 
 
+class BestEpoch(NamedTuple):
+    """The best validation epoch `fit` has seen, on one set of validation ratings.
+
+    ``params`` and ``optimizer`` are that epoch's state, kept for ``fit(restore_best=True)``;
+    None when nothing is kept, or when the model itself is at that epoch.
+    """
+
+    epoch: int
+    valid_rmse: float
+    valid_data: str  # a fingerprint of the validation ratings it was measured on
+    params: dict | None = None
+    optimizer: Adadelta | None = None
+
+
 class RatingNet:
     """Movie and user embeddings, concatenated, through ReLU layers to one predicted rating.
 
@@ -82,6 +96,8 @@ class RatingNet:
         self.partial_epoch: dict | None = None  # where an interrupted fit() stopped, if it did
         self.trained_with: dict = {}  # fit's settings (seed, batch size, data), checked on resume
         self.catalogue: dict | None = None  # titles, ids, counts of the movies, once saved with them
+        self.training_counts: np.ndarray | None = None  # ratings per movie fit trained on
+        self.best: BestEpoch | None = None  # fit's best validation epoch, for patience/restore
 
     @property
     def config(self) -> dict:
@@ -114,7 +130,7 @@ class RatingNet:
                 "eps": self.optimizer.eps, "steps": self.optimizer.iterations},
             "trained_with": self.trained_with or None,
             "movies_with_titles": 0 if titles is None else sum(t is not None for t in titles),
-            "rating_counts": catalogue.get("counts") is not None,
+            "rating_counts": self._catalogue(None).get("counts") is not None,
         }
 
     @property
@@ -228,8 +244,11 @@ class RatingNet:
         """The learned movie embeddings as `MovieVectors`, ready for neighbour queries.
 
         Pass the ``titles`` by dense movie index, or a `Ratings` whose catalogue (titles,
-        original ids, rating counts, years) should come along; explicit ``titles`` win.
-        Without either, a model loaded from a file saved with its catalogue brings that.
+        original ids, years) should come along; explicit ``titles`` win. Without either, a
+        model loaded from a file saved with its catalogue brings that. The counts are the
+        ratings `fit` trained each movie on (``training_counts``), so movies that never
+        received a gradient are left out of answers; only a model without them (never fit,
+        or saved before fit recorded them) takes the counts of ``ratings``.
 
         >>> vecs = RatingNet(3, 4, dim=2).movie_vectors(titles=["Ringu", "The Ring", "Yojimbo"])
         >>> vecs
@@ -241,11 +260,16 @@ class RatingNet:
         return MovieVectors(self.params["movie_embedding"], **catalogue)
 
     def _catalogue(self, ratings) -> dict:
-        """MovieVectors keywords for the movies: from ``ratings``, else the loaded catalogue."""
+        """MovieVectors keywords for the movies: from ``ratings``, else the loaded catalogue;
+        the training counts, once fit has recorded them."""
         if ratings is None:
-            return dict(self.catalogue or {})
-        return dict(titles=ratings.titles, movie_ids=ratings.movie_ids,
-                    counts=ratings.movie_counts, years=getattr(ratings, "years", None))
+            catalogue = dict(self.catalogue or {})
+        else:
+            catalogue = dict(titles=ratings.titles, movie_ids=ratings.movie_ids,
+                             counts=ratings.movie_counts, years=getattr(ratings, "years", None))
+        if self.training_counts is not None:
+            catalogue["counts"] = self.training_counts
+        return catalogue
 
     # -- saving ------------------------------------------------------------------------------
 
@@ -271,9 +295,15 @@ class RatingNet:
             header["optimizer"], state = self.optimizer.state_dict()
             arrays.update({f"optimizer/{key}": value for key, value in state.items()})
         catalogue = self._catalogue(ratings)
+        if self.training_counts is not None:
+            arrays["training_counts"] = self.training_counts
+            catalogue["counts"] = None  # stored once, as training_counts
         if any(value is not None for value in catalogue.values()):
             vectors = MovieVectors(self.params["movie_embedding"], **catalogue)
             arrays.update(vectors.metadata_arrays())
+        if self.best is not None:
+            header["best"], best_arrays = _best_entries(self.best)
+            arrays.update(best_arrays)
         archive.save_npz(path, "RatingNet", arrays, **header)
 
     def file_size(self, ratings=None) -> int:
@@ -283,7 +313,7 @@ class RatingNet:
         row_steps = 8 * (self.n_movies + self.n_users)
         titles = 0 if ratings is None else self.n_movies * (
             4 * max((len(t) for t in ratings.titles if t), default=0) + 8 + 8 + 4)
-        return 3 * params + row_steps + titles + (1 << 16)
+        return 3 * params + row_steps + titles + 8 * self.n_movies + (1 << 16)
 
     @classmethod
     def load(cls, path) -> "RatingNet":
@@ -301,12 +331,7 @@ class RatingNet:
             net = cls(**config)
         except BadValueError as exc:
             raise BadValueError(f"{path}: {exc}") from None
-        for name, expected in net.params.items():
-            saved = arrays.get(f"params/{name}")
-            if saved is None or saved.shape != expected.shape or saved.dtype.kind != "f":
-                raise BadValueError(f"{path}: parameter {name!r} is missing or has the wrong "
-                                    f"shape or dtype")
-            net.params[name] = saved.astype(expected.dtype, copy=False)
+        net.params = _saved_params(arrays, "params/", net.params, path)
         if header["optimizer"] is not None:
             net.optimizer = _saved_optimizer(header["optimizer"], arrays, net.params, path)
         net.epochs_trained = header["epochs_trained"]
@@ -317,6 +342,8 @@ class RatingNet:
         catalogue = metadata_from_arrays(arrays)
         if any(value is not None for value in catalogue.values()):
             net.catalogue = catalogue
+        net.training_counts = _saved_counts(arrays.get("training_counts"), net.n_movies, path)
+        net.best = _saved_best(header.get("best"), arrays, net.params, path)
         return net
 
 
@@ -329,6 +356,61 @@ def parameter_count(n_movies, n_users, dim, hidden) -> int:
     widths = [2 * dim, *hidden, 1]
     dense = sum(n_in * n_out + n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
     return (n_movies + n_users) * dim + dense
+
+
+def _saved_params(arrays, prefix, expected, path, whose="") -> dict:
+    """The parameters saved under ``prefix``, each checked against ``expected``'s shape."""
+    params = {}
+    for name, like in expected.items():
+        saved = arrays.get(f"{prefix}{name}")
+        if saved is None or saved.shape != like.shape or saved.dtype.kind != "f":
+            raise BadValueError(f"{path}: parameter {name!r}{whose} is missing or has the "
+                                f"wrong shape or dtype")
+        params[name] = saved.astype(like.dtype, copy=False)
+    return params
+
+
+def _saved_counts(counts, n_movies, path) -> np.ndarray | None:
+    """Saved training counts, checked: n_movies whole numbers >= 0, or None."""
+    if counts is None:
+        return None
+    if counts.shape != (n_movies,) or counts.dtype.kind not in "iu" or (counts < 0).any():
+        raise BadValueError(f"{path}: 'training_counts' must hold {n_movies} whole numbers "
+                            f">= 0; it has shape {counts.shape}, dtype {counts.dtype}")
+    return counts.astype(np.int64, copy=False)
+
+
+def _best_entries(best: BestEpoch) -> tuple:
+    """The header entry and the arrays (its state under ``best/``) that save ``best``."""
+    entry = dict(epoch=best.epoch, valid_rmse=best.valid_rmse, valid_data=best.valid_data,
+                 with_state=best.params is not None, optimizer=None)
+    arrays = {}
+    if best.params is not None:
+        arrays.update({f"best/params/{name}": value for name, value in best.params.items()})
+    if best.params is not None and best.optimizer is not None:
+        entry["optimizer"], state = best.optimizer.state_dict()
+        arrays.update({f"best/optimizer/{key}": value for key, value in state.items()})
+    return entry, arrays
+
+
+def _saved_best(entry, arrays, like, path) -> BestEpoch | None:
+    """The saved best epoch, checked, with its state when it was saved with one."""
+    if entry is None:
+        return None
+    types = dict(epoch=int, valid_rmse=float, valid_data=str, with_state=bool,
+                 optimizer=(dict, type(None)))
+    if not isinstance(entry, dict) or sorted(entry) != sorted(types) or not all(
+            isinstance(entry[key], kind) for key, kind in types.items()):
+        raise BadValueError(f"{path}: header entry 'best' must be null or have the entries "
+                            f"{', '.join(types)}; got {entry!r}")
+    best = BestEpoch(entry["epoch"], entry["valid_rmse"], entry["valid_data"])
+    if not entry["with_state"]:
+        return best
+    params = _saved_params(arrays, "best/params/", like, path, " of the best epoch")
+    optimizer = None if entry["optimizer"] is None else _saved_optimizer(
+        entry["optimizer"], {key.removeprefix("best/"): value for key, value in arrays.items()
+                             if key.startswith("best/optimizer/")}, params, path)
+    return best._replace(params=params, optimizer=optimizer)
 
 
 def _saved_partial_epoch(partial, path) -> dict | None:
