@@ -53,6 +53,7 @@ hand the vectors to pandas, the TensorBoard Embedding Projector and gensim.
 from __future__ import annotations
 
 import io
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -71,6 +72,7 @@ METHODS = ("3cosadd", "3cosmul", "offset")
 COSMUL_EPSILON = 1e-6  # gensim's value; the paper used 0.001 with its own shifted cosines
 SHOWN_ANSWERS = 3  # answers kept per pair by evaluate_counterparts
 NEEDS_COUNTS = "needs training counts: build MovieVectors with counts=... (ratings per movie)"
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+")
 FLOAT_FORMAT = "%.9g"  # nine significant digits write every float32 exactly (IEEE 754)
 
 
@@ -173,6 +175,32 @@ class MovieVectors:
         if isinstance(key, str):
             return self._title_index.find(key)
         raise TypeError(f"a movie is named by a title (str) or an int id, got {key!r}")
+
+    def key_for(self, text: str):
+        """What a typed ``text`` names, as a key for the other methods: the title, else an id.
+
+        A title is tried first; text that is a whole number and names no title is then taken
+        as a movie id (an original id with ``movie_ids``). An ambiguous title stays an error
+        whatever its digits, so "1984" never silently becomes movie 1984. This is how the
+        ``movievec`` command reads the movies on its command line.
+
+        >>> vecs = MovieVectors([[1.0], [2.0]], titles=["1984", "Heat"], movie_ids=[7, 1984])
+        >>> vecs.key_for("1984"), vecs.key_for("7"), vecs.key_for("heat")
+        ('1984', 7, 'heat')
+        """
+        try:
+            self.index(text)
+            return text
+        except AmbiguousTitleError:
+            raise
+        except MovieLookupError:
+            if not _WHOLE_NUMBER.fullmatch(text.strip()):
+                raise
+        try:
+            self.index(int(text))
+        except MovieLookupError:
+            raise MovieLookupError(f"no movie titled {text!r}, nor with id {int(text)}") from None
+        return int(text)
 
     def name(self, row: int) -> str:
         """How ``row`` is shown in answers: a query that finds it again.

@@ -280,11 +280,42 @@ ERRORS = [
      ["info", "{d}/model.npz"],
      "model.npz: the model's config must have the entries n_movies, n_users, dim, hidden, "
      "seed; it has {{'n_movies': 251, 'n_users': 1232, 'hidden': [8], 'seed': 0, 'l2': 0.0}}"),
+    ("a model whose training counts were damaged",
+     lambda here: _rewrite_model_arrays(here, training_counts=np.array([1, 2, 3])),
+     ["similar", "{d}/model.npz", "Yojimbo"],
+     "model.npz: 'training_counts' must hold 251 whole numbers >= 0; it has shape (3,)"),
+    # --- options that cannot work together
+    ("--restore-best without validation ratings",
+     None,
+     ["train", "{d}/store", "-o", "{d}/m.npz", "--valid-fraction", "0", "--restore-best", *TINY],
+     "--patience and --restore-best need validation ratings: a --valid-fraction above 0, or "
+     "--valid STORE"),
+    ("resuming with another --l2",
+     None,
+     ["train", "{d}/store", "-o", "{d}/m.npz", "--resume", "{d}/model.npz", "--l2", "0.1",
+      "--epochs", "1", "--engine", "numpy", "--quiet"],
+     "--l2 0.1 differs from the resumed model's 0.0; leave it out when resuming"),
+    ("a map of one movie",
+     None,
+     ["plot", "{d}/model.npz", "-o", "{d}/map.png", "--top", "1"],
+     "a map needs at least 2 movies and 2 dimensions; got 1 movie of 4 dimensions"),
+    ("export with nothing to write",
+     None,
+     ["export", "{d}/model.npz"],
+     "say what to write: --csv FILE, --projector DIR or --word2vec FILE"),
     ("a query filter on vectors without counts",
      lambda here: mv.MovieVectors(np.eye(3), titles=["a", "b", "c"]).save(here / "v.npz"),
      ["similar", "{d}/v.npz", "a", "--min-count", "5"],
      "v.npz has no rating counts, which --min-count and --restrict rank by"),
 ]
+
+
+def _rewrite_model_arrays(here, **arrays):
+    """Rewrite model.npz with some of its arrays replaced."""
+    path = here / "model.npz"
+    with np.load(path, allow_pickle=False) as archive:
+        saved = {name: archive[name] for name in archive.files}
+    np.savez(path, **{**saved, **arrays})
 
 
 def _rewrite_model_header(here, change):
@@ -320,6 +351,9 @@ def test_bad_input_is_one_line_naming_the_problem(case, damage, argv, message, h
      "expected a whole number >= 1, got '-5'"),
     (["plot", "{d}/model.npz", "-o", "{d}/map.jpg"], "cannot write '.jpg' images; use one of "
                                                      ".png, .svg"),
+    (["similar", "{d}/model.npz", "Yojimbo", "--topn", "inf"], "expected a whole number >= 1, "
+                                                                "got 'inf'"),
+    (["train", "{d}/store", "-o", "{d}/m.npz", "--l2", "-1"], "expected a number >= 0, got '-1'"),
 ])
 def test_bad_option_values_are_usage_errors_saying_the_bound(argv, message, here, capsys):
     assert run(argv, here) == 2

@@ -71,9 +71,13 @@ def test_end_to_end_in_real_processes(tmp_path):
     done = run("similar", model, "Yojimbo", "--topn", "4")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "nearest to Yojimbo:" and lines[1].split() == ["rank", "title", "cosine"]
+    assert lines[0] == "nearest to Yojimbo:"
+    assert lines[1].split() == ["rank", "title", "cosine", "ratings"]
     assert [line.split()[0] for line in lines[2:]] == ["1", "2", "3", "4"]
     assert all("Yojimbo" not in line for line in lines[2:])  # the query is not its own answer
+    vecs = MovieVectors.load(model)
+    answers = vecs.most_similar("Yojimbo", topn=4)
+    assert [line.split()[-1] for line in lines[2:]] == [f"{vecs.count(t):,}" for t, _ in answers]
 
     done = run("counterpart", model, "Yojimbo", "--via", "Ringu", "The Ring", "--json",
                "--method", "offset")
@@ -99,7 +103,7 @@ def test_python_dash_m_is_the_movievec_command():
     assert done.returncode == 0
     assert done.stdout.startswith("usage: movievec ")
     for command in ("demo", "prepare", "train", "similar", "counterpart", "analogy", "plot",
-                    "info"):
+                    "export", "info"):
         assert command in done.stdout
 
 
@@ -296,7 +300,8 @@ def test_prepare_csv_with_titles(tmp_path, capsys):
 @pytest.mark.parametrize("command", [[], ["demo"], ["prepare"], ["prepare", "netflix"],
                                      ["prepare", "movielens"], ["prepare", "csv"],
                                      ["prepare", "synthetic"], ["train"], ["similar"],
-                                     ["counterpart"], ["analogy"], ["plot"], ["info"]])
+                                     ["counterpart"], ["analogy"], ["plot"], ["export"],
+                                     ["info"]])
 def test_every_command_has_help_with_an_example(command, capsys):
     assert cli.main([*command, "--help"]) == 0
     text = capsys.readouterr().out
@@ -313,5 +318,117 @@ def test_demo_runs_small_and_reports_every_planted_pair(tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert out.count("  counterpart  rank") == 14 and out.count("  control      rank") == 14
-    assert "counterpart ranked first for " in out and " of 14 planted pairs" in out
+    assert "\nYojimbo → ?   (true: A Fistful of Dollars; via Ringu → The Ring; " in out
+    assert "offset: counterpart first for " in out and " of 14 pairs, in the top 5 for " in out
     assert (tmp_path / cli.DEMO_MODEL).is_file() and (tmp_path / cli.DEMO_MAP).is_file()
+
+
+# ---------------------------------------------------------------------- what issue 10 added
+
+def test_train_with_l2_and_restore_best_is_the_library_run(trained, tmp_path, capsys):
+    store, _ = trained
+    out = tmp_path / "best.npz"
+    assert cli.main(["train", str(store), "-o", str(out), "--epochs", "4", "--dim", "8",
+                     "--hidden", "16", "--engine", "numpy", "--quiet", "--l2", "0.05",
+                     "--lr", "5", "--restore-best", "--patience", "2"]) == 0
+    printed = capsys.readouterr().out
+    import numpy_movievec as mv
+
+    ratings = mv.Ratings.load(store)
+    train, valid = ratings.split(0.1, seed=0)
+    net = mv.RatingNet(ratings.n_movies, ratings.n_users, dim=8, hidden=(16,), l2=0.05)
+    history = mv.fit(net, train, valid, epochs=4, optimizer=mv.Adadelta(lr=5.0),
+                     engine="numpy", progress=False, patience=2, restore_best=True)
+    saved = RatingNet.load(out)
+    assert saved.l2 == 0.05 and saved.epochs_trained == net.epochs_trained == history.best_epoch
+    for name in net.params:
+        np.testing.assert_array_equal(saved.params[name], net.params[name], err_msg=name)
+    np.testing.assert_array_equal(saved.training_counts, train.movie_counts)
+    assert (f"restored epoch {history.best_epoch}, the best" in printed) == history.restored
+    assert f"wrote {out} ({history.best_epoch} epoch" in printed
+
+
+def test_queries_print_training_ratings_and_warn_about_thin_vectors(tmp_path, capsys):
+    path = tmp_path / "vectors.npz"
+    MovieVectors([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.5, 0.5]],
+                 titles=["Ringu", "The Ring", "Yojimbo", "A Fistful of Dollars", "Heat"],
+                 counts=[12, 900, 300, 0, 4000]).save(path)
+    assert cli.main(["similar", str(path), "Heat", "--topn", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""  # 4,000 training ratings: nothing to warn about
+    assert out.splitlines()[2].split()[-1] in {"12", "900", "300"}
+    assert "A Fistful of Dollars" not in out  # never trained: left out
+    assert cli.main(["counterpart", str(path), "Yojimbo", "--via", "Ringu", "The Ring",
+                     "--json", "--include-untrained"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ("movievec: warning: Ringu has 12 training ratings; its vector has seen too "
+                   "little to mean much\n")
+    answer = json.loads(out)
+    assert answer["counts"] == {"Yojimbo": 300, "Ringu": 12, "The Ring": 900}
+    assert answer["results"][0] == {"rank": 1, "title": "A Fistful of Dollars",
+                                    "score": pytest.approx(answer["results"][0]["score"]),
+                                    "count": 0}
+    assert cli.main(["similar", str(path), "A Fistful of Dollars", "--topn", "1"]) == 0
+    assert capsys.readouterr().err == ("movievec: warning: A Fistful of Dollars has 0 training "
+                                       "ratings; its vector never trained and is random\n")
+
+
+def test_export_writes_what_the_library_writes(trained, tmp_path, capsys):
+    import pandas as pd
+
+    _, model = trained
+    out = tmp_path / "out"
+    assert cli.main(["export", str(model), "--csv", str(out / "movies.csv"), "--projector",
+                     str(out / "projector"), "--word2vec", str(out / "w2v" / "movies.txt")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 5 and all(line.startswith("wrote ") for line in printed)
+    vecs = MovieVectors.load(model)
+    frame = pd.read_csv(out / "movies.csv")
+    expected = vecs.to_frame()
+    assert list(frame.columns) == list(expected.columns)
+    assert frame["title"].tolist() == expected["title"].tolist()
+    assert frame["count"].tolist() == vecs.counts.tolist()
+    np.testing.assert_array_equal(frame[[f"v{i}" for i in range(vecs.dim)]].to_numpy(np.float32),
+                                  vecs.vectors)  # written with all the digits float32 needs
+    library = tmp_path / "library"
+    vecs.save_projector(library)
+    vecs.save_word2vec(library / "movies.txt")
+    for name in ("vectors.tsv", "metadata.tsv"):
+        assert (out / "projector" / name).read_bytes() == (library / name).read_bytes()
+    for name in ("movies.txt", "movies.titles.tsv"):
+        assert (out / "w2v" / name).read_bytes() == (library / name).read_bytes()
+
+
+def test_info_of_vectors_is_their_own_description(tmp_path, capsys):
+    path = tmp_path / "vectors.npz"
+    vecs = MovieVectors(np.eye(3), titles=["Ran (1985)", None, "Heat"], counts=[5, 0, 7])
+    vecs.save(path)
+    assert cli.main(["info", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"path": str(path), **vecs.describe()}
+
+
+def test_the_continue_command_keeps_patience_and_restore_best():
+    args = cli.build_parser().parse_args(["train", "s", "-o", "m.npz", "--patience", "2",
+                                          "--restore-best", "--quiet"])
+    assert cli.continue_command(args, 3) == ("movievec train s -o m.npz --resume m.npz "
+                                             "--epochs 3 --patience 2 --restore-best --quiet")
+
+
+def test_defaults_come_from_the_library():
+    import inspect
+
+    import numpy_movievec as mv
+
+    train = cli.build_parser().parse_args(["train", "s", "-o", "m.npz"])
+    fit = inspect.signature(mv.fit).parameters
+    for name in ("epochs", "batch_size", "seed", "engine", "threads"):
+        assert getattr(train, name) == fit[name].default
+    assert train.valid_fraction == inspect.signature(mv.Ratings.split).parameters[
+        "valid_fraction"].default
+    analogy = cli.build_parser().parse_args(["analogy", "m.npz", "--positive", "Ran"])
+    from numpy_movievec.vectors import METHODS
+
+    assert analogy.method == METHODS[0]
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["analogy", "m.npz", "--positive", "Ran", "--method",
+                                       "cosine"])

@@ -788,3 +788,15 @@ def test_answers_on_a_movielens_catalogue_can_be_asked_back():
     assert sorted(vecs.index(title) for title, _ in answers) == sorted(
         set(range(len(vecs))) - {vecs.index("Gojira")})
     assert vecs.counterpart("Seven Samurai", via=("Ringu", "The Ring"), topn=3)
+
+
+def test_key_for_reads_typed_text_as_a_title_first_then_an_id():
+    vecs = MovieVectors(np.eye(4), titles=["1984", "1984", "Heat", "Ran"],
+                        years=[1956, 1984, 1995, 1985], movie_ids=[7, 8, 1984, 3])
+    with pytest.raises(AmbiguousTitleError):
+        vecs.key_for("1984")  # two films of that name: never silently movie id 1984
+    assert vecs.key_for("1984 (1956)") == "1984 (1956)" and vecs.key_for(" 3 ") == 3
+    with pytest.raises(MovieLookupError, match="no movie titled '42', nor with id 42"):
+        vecs.key_for("42")
+    with pytest.raises(MovieLookupError, match="no movie titled 'Yojimbo'"):
+        vecs.key_for("Yojimbo")

@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from numpy_movievec import checks
-from numpy_movievec.archive import (new_header, parse_header, staged_directory,
-                                    titles_from_array, titles_to_array)
+from numpy_movievec.archive import (check_directory_destination, new_header, parse_header,
+                                    staged_directory, titles_from_array, titles_to_array)
 from numpy_movievec.checks import BadValueError, MissingFileError, UnknownKeyError, at_row
 from numpy_movievec.jit import njit_cached
 
@@ -563,6 +563,26 @@ def read_store_header(directory) -> dict:
         if header[name] > np.iinfo(np.int32).max:
             raise BadValueError(f"{path}: {name} {header[name]:,} is beyond 2**31 - 1")
     return header
+
+
+def check_store_destinations(*paths) -> None:
+    """Before reading anything: each store can be written, and no two are the same place (nor
+    one inside another, which saving the outer one would replace). An old store is replaced.
+
+    >>> check_store_destinations("out/a", "out/a/b")
+    Traceback (most recent call last):
+    ...
+    numpy_movievec.checks.BadValueError: out/a and out/a/b would overwrite each other: give each store its own place
+    """
+    paths = [Path(path) for path in paths]
+    resolved = [path.resolve() for path in paths]
+    for i, a in enumerate(resolved):
+        for j, b in enumerate(resolved[i + 1:], i + 1):
+            if a == b or a in b.parents or b in a.parents:
+                raise BadValueError(f"{paths[i]} and {paths[j]} would overwrite each other: "
+                                    f"give each store its own place")
+    for path in paths:
+        check_directory_destination(path, replaceable=is_store)
 
 
 def is_store(path) -> bool:
