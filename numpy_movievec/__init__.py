@@ -17,7 +17,7 @@ see ``numpy_movievec/checks.py`` and ``docs/bad-input-and-faults.md``.
 
 from .checks import MovievecError
 from .data import (Ratings, SyntheticTruth, load_csv, load_movielens, load_netflix, synthetic,
-                   write_netflix)
+                   write_movielens, write_netflix)
 from .nn import Adadelta, RatingNet
 from .train import History, fit
 from .vectors import (AmbiguousTitleError, CounterpartEvaluation, MovieLookupError,
@@ -28,4 +28,4 @@ __version__ = "0.1.0"
 __all__ = ["Adadelta", "AmbiguousTitleError", "CounterpartEvaluation", "History",
            "MovieLookupError", "MovieVectors", "MovievecError", "PairRanks", "RatingNet",
            "Ratings", "SyntheticTruth", "fit", "load_csv", "load_movielens", "load_netflix",
-           "synthetic", "write_netflix"]
+           "synthetic", "write_movielens", "write_netflix"]

@@ -115,3 +115,22 @@ def test_a_repeated_pair_in_ratings_dat_names_both_lines(tmp_path):
                                          r"rated before, at .*ratings.dat:1 "):
         load_movielens(tmp_path)
     assert load_movielens(tmp_path, duplicates="last").rating.tolist() == [3, 4]
+
+
+def test_write_movielens_round_trips_ratings_ids_years_and_names(tmp_path):
+    from numpy_movievec.data import synthetic, write_movielens
+    from numpy_movievec.titles import parse_title
+
+    r = synthetic(5000, seed=2)
+    back = load_movielens(write_movielens(r, tmp_path / "ml"))
+    rows = back.movie_index(r.movie_ids)  # every movie of r has ratings in 5,000
+    np.testing.assert_array_equal(back.movie_ids[back.movie], r.movie_ids[r.movie])
+    np.testing.assert_array_equal(back.user_ids[back.user], r.user_ids[r.user])
+    np.testing.assert_array_equal(back.rating, r.rating)
+    np.testing.assert_array_equal(back.years[rows], r.years)
+    for title, written in zip(r.titles, [back.titles[row] for row in rows]):
+        parsed = parse_title(written)
+        assert title in (parsed.main, f"{parsed.main} ({') ('.join(parsed.alternates)})")
+    assert "Ring, The (2002)" in back.titles and "Hidden Fortress, The (1958)" in back.titles
+    header = (tmp_path / "ml" / "ratings.csv").read_text().splitlines()[:2]
+    assert header[0] == "userId,movieId,rating,timestamp" and header[1].split(",")[2][-2:] == ".0"

@@ -22,12 +22,16 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from numpy_movievec import checks
+from numpy_movievec.archive import staged_directory
 from numpy_movievec.checks import BadValueError, MissingFileError
 from numpy_movievec.data.ratings import Ratings
 from numpy_movievec.data.tables import ratings_from_table, read_table, titles_by_id
 from numpy_movievec.titles import parse_title
+
+MOVED_ON_WRITE = ("The", "A", "An")  # the articles write_movielens moves behind a comma
 
 FIXED_LAYOUT = ("user", "movie", "rating", "timestamp")  # u.data and ratings.dat
 CSV_COLUMNS = ("userId", "movieId", "rating")  # ratings.csv, by its header's names
@@ -61,6 +65,51 @@ def load_movielens(path, duplicates: str = "error") -> Ratings:
             return ratings
     raise MissingFileError(f"{path}: no MovieLens ratings here "
                            "(expected u.data, ratings.dat or ratings.csv)")
+
+
+def write_movielens(ratings: Ratings, directory) -> Path:
+    """Write ``ratings`` as an ml-latest release (``ratings.csv``, ``movies.csv``); return it.
+
+    Titles are written the MovieLens way: a leading English article moved behind a comma and
+    the year in brackets ("Fistful of Dollars, A (1964)"), so `load_movielens` reads back the
+    same ratings, ids and years, and the titles answer to the names they had. Ratings get one
+    decimal ("4.0") and timestamp 0 (there is no time to write); genres are "(no genres
+    listed)". The folder is assembled under a temporary name and renamed.
+
+    >>> from numpy_movievec.data.synthetic import synthetic
+    >>> import tempfile
+    >>> r = synthetic(2000, seed=1)
+    >>> back = load_movielens(write_movielens(r, tempfile.mkdtemp() + "/ml-synthetic"))
+    >>> [row] = back.movie_index([r.movie_ids[r.truth.pair_index[5][1]]])
+    >>> r.truth.pairs[5][1], back.titles[row], int(back.years[row])
+    ('A Fistful of Dollars', 'Fistful of Dollars, A (1964)', 1964)
+    """
+    years = np.zeros(ratings.n_movies, np.int64) if ratings.years is None else ratings.years
+    titles = [None if title is None else movielens_title(title, int(year))
+              for title, year in zip(ratings.titles, years.tolist())]
+    with staged_directory(directory) as staging:
+        pd.DataFrame({"userId": ratings.user_ids[ratings.user],
+                      "movieId": ratings.movie_ids[ratings.movie],
+                      "rating": np.asarray(ratings.rating, dtype=np.float64), "timestamp": 0}
+                     ).to_csv(staging / "ratings.csv", index=False, float_format="%.1f")
+        known = [row for row, title in enumerate(titles) if title is not None]
+        pd.DataFrame({"movieId": ratings.movie_ids[known], "title": [titles[i] for i in known],
+                      "genres": "(no genres listed)"}).to_csv(staging / "movies.csv",
+                                                             index=False)
+    return Path(directory)
+
+
+def movielens_title(title: str, year: int = 0) -> str:
+    """``title`` as MovieLens writes it: a leading English article behind a comma, the year in
+    brackets (none when 0).
+
+    >>> movielens_title("The Hidden Fortress", 1958), movielens_title("Heat")
+    ('Hidden Fortress, The (1958)', 'Heat')
+    """
+    first, _, rest = title.partition(" ")
+    if first in MOVED_ON_WRITE and rest:
+        title = f"{rest}, {first}"
+    return f"{title} ({year})" if year else title
 
 
 def years_from_titles(titles) -> np.ndarray:
