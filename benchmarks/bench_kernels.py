@@ -98,12 +98,11 @@ class Step:
         self.n_shards = BATCH // self.rows
         self.dense_t = np.empty_like(self.dense.values)
         kernels.transpose_weights(self.dense.values, layout, self.dense_t)
-        self.act = np.empty(kernels.activation_offsets(layout, self.rows)[-1], dtype=np.float32)
-        self.scratch = np.empty(kernels.backward_scratch_size(layout, self.rows), np.float32)
+        (self.act,), (self.scratch,) = kernels.shard_scratch(layout, self.rows)
         self.grad = np.empty((self.n_shards, len(self.dense.values)), dtype=np.float32)
         self.d_inputs = rng.standard_normal((BATCH, 80)).astype(np.float32) * 1e-3
         self.ratings = rng.integers(1, 6, BATCH).astype(np.int8)
-        self.blocks = kernels.dense_tasks(layout)
+        self.blocks = kernels.dense_blocks(layout)
         self.positions = np.empty((kernels.N_OWNERS, self.n_shards, self.rows), dtype=np.int64)
         self.counts = np.empty((kernels.N_OWNERS, self.n_shards), dtype=np.int64)
         self.first_position = [np.full(n, -1, dtype=np.int64) for n in (N_MOVIES, N_USERS)]

@@ -71,10 +71,10 @@ class NumbaEngine:
         self.ratings = ratings if ratings.dtype == np.int8 else ratings.astype(np.float32)
         self.dense_names = [name for name in net.params if name not in EMBEDDINGS]
         self.layout = _dense_layout(net)
-        self.first_position = None  # the kernels' row scratch: allocated once, handed back clean
+        self.workspaces = {}  # kernels.Workspace by (batch size, threads)
 
     def train_batches(self, order, batch_size, first_batch, n_batches) -> np.ndarray:
-        if self.first_position is None:  # compile (or load) the kernel before timing anything
+        if not self.workspaces:  # compile (or load) the kernel before timing anything
             self._run(order, batch_size, first_batch, 0, self.threads.choice, np.empty(0))
         losses = np.empty(n_batches)
         done = 0
@@ -89,18 +89,29 @@ class NumbaEngine:
         return losses
 
     def _run(self, order, batch_size, first_batch, n_batches, threads, losses):
-        opt, params = self.optimizer, self.net.params
-        if self.first_position is None:
-            self.first_position = tuple(np.full(len(params[name]), -1, dtype=np.int64)
-                                        for name in EMBEDDINGS)
+        opt = self.optimizer
         dense = self._pack_dense()
+        work = self._workspace(batch_size, threads, dense)
         with numba_threads(threads):
             opt.iterations = kernels.train_batches(
                 self._table("movie_embedding"), self._table("user_embedding"), dense,
                 (self.movies, self.users, self.ratings), order, batch_size, first_batch,
                 n_batches, opt.iterations, kernels.Adadelta.of(opt), self._rho_powers(),
-                self.net.l2, losses, self.first_position, threads)
+                self.net.l2, work, losses)
         self._unpack_dense(dense)
+
+    def _workspace(self, batch_size, threads, dense) -> kernels.Workspace:
+        """The kernels' buffers for this batch size and thread count, made once; the
+        table-sized row scratch is shared by all of them."""
+        key = (batch_size, threads)
+        if key not in self.workspaces:
+            other = next(iter(self.workspaces.values()), None)
+            shared = other and (other.movie_first_position, other.user_first_position)
+            params = self.net.params
+            self.workspaces[key] = kernels.workspace(
+                batch_size, threads, dense, self.net.dim,
+                [len(params[name]) for name in EMBEDDINGS], self.ratings.dtype, shared)
+        return self.workspaces[key]
 
     def predict(self, movies, users) -> np.ndarray:
         movies, users, _ = self.net.check_batch(movies, users)

@@ -43,6 +43,11 @@ from ..jit import njit_cached, prefetch_row
 # (Python's model needs a zero test before each one). Our divisors are never zero.
 kernel = partial(njit_cached, error_model="numpy")
 
+# Only prange loops run in parallel: Numba's other automatic parallelisations (of array
+# expressions, reductions, ...) have nothing to do here and would only lengthen compilation.
+PRANGE_ONLY = dict(prange=True, comprehension=False, setitem=False, reduction=False,
+                   numpy=False, stencil=False, fusion=False, inplace_binop=False)
+
 # Let LLVM reorder sums so it can vectorise them. The order is still fixed when the code is
 # compiled, so results stay reproducible; NaN and inf keep their IEEE meaning (no "nnan").
 REORDER_SUMS = {"reassoc", "contract", "nsz", "arcp"}
@@ -147,6 +152,15 @@ def dot(x, y):
     return total
 
 
+@kernel(fastmath=REORDER_SUMS)
+def total(x):
+    """``sum(x)`` of a non-empty vector, in the type of ``x``."""
+    result = x[0]
+    for i in range(1, len(x)):
+        result += x[i]
+    return result
+
+
 @kernel
 def transpose_into(a, out):
     """``out[...] = a.T``, writing ``out`` row by row (measured: 1.8–3.5× faster than by row
@@ -175,12 +189,6 @@ def activation_offsets(layout, rows):
         offsets[l + 1] = offsets[l] + rows * layout[l, 0]
     offsets[n_layers + 1] = offsets[n_layers] + rows * layout[n_layers - 1, 1]
     return offsets
-
-
-@kernel
-def backward_scratch_size(layout, rows):
-    """Floats of scratch `shard_backward` needs for a shard of ``rows``."""
-    return 4 * rows * max(np.max(layout[:, :2]), 1)
 
 
 @kernel
@@ -230,9 +238,10 @@ def shard_backward(dprediction, dense, layout, act, grad, scratch, d_inputs):
     """
     rows, n_layers = len(dprediction), layout.shape[0]
     offsets = activation_offsets(layout, rows)
-    widest = max(np.max(layout[:, :2]), 1)
+    widest = len(scratch) // (4 * rows)  # the widest layer: scratch holds four of its blocks
     d = view2d(scratch, 0, rows, 1)
-    d[:, 0] = dprediction
+    for r in range(rows):
+        d[r, 0] = dprediction[r]
     flip = rows * widest  # ping-pong: d and dx alternate between two quarters of scratch
     x_t = scratch[2 * rows * widest:]
     d_t = scratch[3 * rows * widest:]
@@ -244,7 +253,7 @@ def shard_backward(dprediction, dense, layout, act, grad, scratch, d_inputs):
         transpose_into(d, dt)
         matmul_abt(xt, dt, view2d(grad, w_off, n_in, n_out))  # dW = xᵀ·d
         for j in range(n_out):  # db = Σ_rows d
-            grad[b_off + j] = np.sum(dt[j])
+            grad[b_off + j] = total(dt[j])
         dx = d_inputs if l == 0 else view2d(scratch, flip, rows, n_in)
         matmul_abt(d, view2d(dense, w_off, n_in, n_out), dx)  # dx = d·Wᵀ
         if l > 0:
@@ -275,7 +284,8 @@ def sort_by_owner(ids, offset, positions, counts):
 
     ``positions[k, :counts[k]]`` are owner k's positions, in increasing order.
     """
-    counts[:] = 0
+    for owner in range(N_OWNERS):
+        counts[owner] = 0
     for i in range(len(ids)):
         owner = ids[i] % N_OWNERS
         positions[owner, counts[owner]] = offset + i
@@ -423,7 +433,8 @@ def update_dense_rows(dense, dense_t, shard_grad, layer, first_row, end_row, ada
                    adadelta)
     weight_t = view2d(dense_t, w_off, n_out, n_in)
     for k in range(first_row, min(end_row, n_in)):
-        weight_t[:, k] = dense.values[w_off + k * n_out:w_off + (k + 1) * n_out]
+        for j in range(n_out):
+            weight_t[j, k] = dense.values[w_off + k * n_out + j]
 
 
 @kernel
@@ -434,129 +445,190 @@ def transpose_weights(values, layout, dense_t):
         transpose_into(view2d(values, w_off, n_in, n_out), view2d(dense_t, w_off, n_out, n_in))
 
 
-@kernel
-def dense_tasks(layout):
-    """``(layer, first_row, end_row)`` blocks of about `DENSE_TASK_SIZE` parameters of ``[W; b]``."""
-    n_tasks = 0
-    for l in range(layout.shape[0]):
-        rows_per_task = max(1, DENSE_TASK_SIZE // layout[l, 1])
-        n_tasks += (layout[l, 0] + 1 + rows_per_task - 1) // rows_per_task
-    tasks = np.empty((n_tasks, 3), dtype=np.int64)
-    t = 0
-    for l in range(layout.shape[0]):
-        rows_per_task = max(1, DENSE_TASK_SIZE // layout[l, 1])
-        for first in range(0, layout[l, 0] + 1, rows_per_task):
-            tasks[t] = (l, first, min(first + rows_per_task, layout[l, 0] + 1))
-            t += 1
-    return tasks
-
+# -- phase 2's tasks --------------------------------------------------------------------------
 
 @kernel
-def update_task_order(n_dense):
-    """Phase 2's tasks, each kind spread evenly over the loop.
-
-    Task codes: ``t < n_dense`` a dense block; then movie owners, then user owners. Threads
-    take contiguous shares of the loop, and the kinds cost very differently (user rows miss
-    the cache); spread evenly, every share holds the same mix, for any thread count.
-    """
-    counts = np.array([n_dense, N_OWNERS, N_OWNERS])
-    starts = np.array([0, n_dense, n_dense + N_OWNERS])
-    keys = np.empty(n_dense + 2 * N_OWNERS)
-    codes = np.empty(n_dense + 2 * N_OWNERS, dtype=np.int64)
-    t = 0
-    for kind in range(3):
-        for j in range(counts[kind]):
-            keys[t] = (j + 0.5) / counts[kind]  # where task j of its kind sits, from 0 to 1
-            codes[t] = starts[kind] + j
-            t += 1
-    return codes[np.argsort(keys, kind="mergesort")]
+def run_update_task(task, work, movies, users, dense, used, step, adadelta, powers):
+    """Phase 2 task ``task`` (a code from `Workspace.tasks`) of a batch of ``used`` shards."""
+    n_dense = len(work.dense_blocks)
+    if task < n_dense:
+        layer, first_row, end_row = work.dense_blocks[task]
+        update_dense_rows(dense, work.dense_t, work.shard_grad[:used], layer, first_row, end_row,
+                          adadelta)
+        return
+    t, owner = (task - n_dense) // N_OWNERS, (task - n_dense) % N_OWNERS  # table, owner
+    table, first_position = ((movies, work.movie_first_position) if t == 0
+                             else (users, work.user_first_position))
+    update_embedding_rows(table, work.batch_ids[t], work.owner_positions[t, owner, :used],
+                          work.owner_counts[t, owner, :used], work.d_inputs,
+                          t * movies.weights.shape[1], step, adadelta, powers, first_position,
+                          work.firsts[task - n_dense])
 
 
 # -- a whole stretch of training --------------------------------------------------------------
 
 @kernel
-def shard_rows(batch_size):
-    """Rows per shard for ``batch_size``: a function of the batch size alone.
+def train_worker_shards(w, workers, batch, size, work, movies, users, dense, ratings_data, l2):
+    """Phase 1 for worker ``w``: its contiguous run of the batch's shards, on its own scratch.
 
-    Up to 8 shards per batch, each of `MIN_SHARD_ROWS` to `MAX_SHARD_ROWS` rows: small enough to
-    share a batch among cores, large enough that the weight gradients (one full-size sum per
-    shard) are spread over many ratings.
+    Gathers each shard's ids and ratings, sorts its positions by row owner (`sort_by_owner`)
+    and trains it (`train_shard`).
     """
-    return min(MAX_SHARD_ROWS, max(MIN_SHARD_ROWS, (batch_size + 7) // 8))
+    all_movies, all_users, all_ratings = ratings_data
+    rows = work.act_rows
+    used = (size + rows - 1) // rows
+    for s in range(w * used // workers, (w + 1) * used // workers):
+        lo, hi = s * rows, min((s + 1) * rows, size)
+        for i in range(lo, hi):
+            work.batch_ids[0, i] = all_movies[batch[i]]
+            work.batch_ids[1, i] = all_users[batch[i]]
+            work.batch_ratings[i] = all_ratings[batch[i]]
+        for t in range(2):
+            sort_by_owner(work.batch_ids[t, lo:hi], lo, work.owner_positions[t, :, s],
+                          work.owner_counts[t, :, s])
+        work.shard_sse[s] = train_shard(movies, users, dense, work.dense_t,
+                                        (work.batch_ids[0, lo:hi], work.batch_ids[1, lo:hi]),
+                                        work.batch_ratings[lo:hi], size, l2, work.act[w],
+                                        work.scratch[w], work.shard_grad[s], work.d_inputs[lo:hi])
 
 
-@kernel(parallel=True)
+@kernel(parallel=PRANGE_ONLY)
 def train_batches(movies, users, dense, ratings_data, order, batch_size, first_batch, n_batches,
-                  step, adadelta, powers, l2, batch_loss, first_position, workers):
+                  step, adadelta, powers, l2, work, batch_loss):
     """Train on batches ``first_batch .. first_batch + n_batches - 1`` of ``order``, in place.
 
     ``movies`` and ``users`` are `EmbeddingTable`, ``dense`` `DenseLayers`; ``ratings_data`` is
     ``(movie, user, rating)`` by rating index; ``step`` is the optimizer's step count before the
-    first batch; ``powers`` come from `rho_powers`; ``l2`` is `RatingNet.l2`. Each batch's mean
-    squared error (the penalty left out) goes into ``batch_loss``; the step count after the
-    last batch is returned. Reference: `NumpyEngine.train_batches`. ``first_position`` is a
-    pair of table-sized int64 scratch arrays of -1 (movies, users), handed back clean.
-
-    ``workers`` (the thread count) only sets how the shards are dealt out: worker w takes a
-    contiguous run of shards and reuses one set of scratch buffers, which stays in its core's
-    cache. (Asking Numba for the thread's id instead would make this function uncacheable.)
+    first batch; ``powers`` come from `rho_powers`; ``l2`` is `RatingNet.l2`; ``work`` is the
+    `Workspace` for ``batch_size``. Each batch's mean squared error (the penalty left out) goes
+    into ``batch_loss``; the step count after the last batch is returned. Reference:
+    `NumpyEngine.train_batches`.
     """
-    all_movies, all_users, all_ratings = ratings_data
-    dim = movies.weights.shape[1]
-    rows = shard_rows(batch_size)
-    n_shards = (batch_size + rows - 1) // rows
-    # scratch by worker, results by shard
-    act = np.empty((workers, activation_offsets(dense.layout, rows)[-1]), dtype=np.float32)
-    scratch = np.empty((workers, backward_scratch_size(dense.layout, rows)), dtype=np.float32)
-    shard_grad = np.empty((n_shards, len(dense.values)), dtype=np.float32)
-    shard_sse = np.empty(n_shards, dtype=np.float64)
-    d_inputs = np.empty((batch_size, 2 * dim), dtype=np.float32)
-    batch_ids = np.empty((2, batch_size), dtype=np.int64)
-    batch_ratings = np.empty(batch_size, dtype=all_ratings.dtype)
-    owner_positions = np.empty((2, N_OWNERS, n_shards, rows), dtype=np.int64)
-    owner_counts = np.empty((2, N_OWNERS, n_shards), dtype=np.int64)
-    firsts = np.empty((2 * N_OWNERS, batch_size), dtype=np.int64)
-    dense_t = np.empty_like(dense.values)
-    transpose_weights(dense.values, dense.layout, dense_t)
-    blocks = dense_tasks(dense.layout)
-    n_dense = len(blocks)
-    tasks = update_task_order(n_dense)
+    workers = len(work.act)
+    rows = work.act_rows
+    transpose_weights(dense.values, dense.layout, work.dense_t)
     for b in range(n_batches):
         start = (first_batch + b) * batch_size
         batch = order[start:min(start + batch_size, len(order))]
         size = len(batch)
         used = (size + rows - 1) // rows
         for w in prange(workers):  # phase 1: shards
-            for s in range(w * used // workers, (w + 1) * used // workers):
-                lo, hi = s * rows, min((s + 1) * rows, size)
-                for i in range(lo, hi):
-                    batch_ids[0, i] = all_movies[batch[i]]
-                    batch_ids[1, i] = all_users[batch[i]]
-                    batch_ratings[i] = all_ratings[batch[i]]
-                for t in range(2):
-                    sort_by_owner(batch_ids[t, lo:hi], lo, owner_positions[t, :, s],
-                                  owner_counts[t, :, s])
-                shard_sse[s] = train_shard(movies, users, dense, dense_t,
-                                           (batch_ids[0, lo:hi], batch_ids[1, lo:hi]),
-                                           batch_ratings[lo:hi], size, l2, act[w], scratch[w],
-                                           shard_grad[s], d_inputs[lo:hi])
-        batch_loss[b] = np.sum(shard_sse[:used]) / size
-        for k in prange(len(tasks)):  # phase 2: updates
-            task = tasks[k]
-            if task < n_dense:
-                update_dense_rows(dense, dense_t, shard_grad[:used], blocks[task, 0],
-                                  blocks[task, 1], blocks[task, 2], adadelta)
-            else:
-                t, owner = (task - n_dense) // N_OWNERS, (task - n_dense) % N_OWNERS
-                table = movies if t == 0 else users
-                update_embedding_rows(table, batch_ids[t], owner_positions[t, owner, :used],
-                                      owner_counts[t, owner, :used], d_inputs, t * dim, step,
-                                      adadelta, powers, first_position[t], firsts[task - n_dense])
+            train_worker_shards(w, workers, batch, size, work, movies, users, dense,
+                                ratings_data, l2)
+        batch_loss[b] = total(work.shard_sse[:used]) / size
+        for k in prange(len(work.tasks)):  # phase 2: updates
+            run_update_task(work.tasks[k], work, movies, users, dense, used, step, adadelta,
+                            powers)
         step += 1
     return step
 
 
-@kernel(parallel=True)
+# -- the work's layout: plain NumPy, built once by the engine ------------------------------------
+
+class Workspace(NamedTuple):
+    """Every buffer and task list `train_batches` needs for one batch size and worker count.
+
+    Scratch is by worker (reused, so it stays in that core's cache); results are by shard
+    (so nothing depends on which worker computed them). Built by `workspace`.
+    """
+
+    act_rows: int  # rows per shard (`shard_rows`)
+    act: np.ndarray  # (workers, ...) each worker's activations
+    scratch: np.ndarray  # (workers, ...) each worker's backward scratch
+    shard_grad: np.ndarray  # (shards, dense parameters)
+    shard_sse: np.ndarray  # (shards,) float64
+    d_inputs: np.ndarray  # (batch, 2 dim): dL/d(concat) by batch position
+    batch_ids: np.ndarray  # (2, batch): movie and user row of each position
+    batch_ratings: np.ndarray  # (batch,)
+    owner_positions: np.ndarray  # (2, N_OWNERS, shards, rows): positions by table and owner
+    owner_counts: np.ndarray  # (2, N_OWNERS, shards)
+    firsts: np.ndarray  # (2 N_OWNERS, batch): each owner task's scratch
+    movie_first_position: np.ndarray  # (movies,) int64 of -1, handed back clean
+    user_first_position: np.ndarray  # (users,) the same for the user table
+    dense_t: np.ndarray  # the dense weights, transposed, for the forward products
+    dense_blocks: np.ndarray  # (blocks, 3): (layer, first_row, end_row) of [W; b]
+    tasks: np.ndarray  # phase 2's task codes, in loop order
+
+
+def shard_rows(batch_size: int) -> int:
+    """Rows per shard for ``batch_size``: a function of the batch size alone.
+
+    Up to 8 shards per batch, each of `MIN_SHARD_ROWS` to `MAX_SHARD_ROWS` rows: small enough to
+    share a batch among cores, large enough that the weight gradients (one full-size sum per
+    shard) are spread over many ratings.
+
+    >>> shard_rows(32), shard_rows(1024), shard_rows(4096)
+    (32, 128, 128)
+    """
+    return min(MAX_SHARD_ROWS, max(MIN_SHARD_ROWS, (batch_size + 7) // 8))
+
+
+def workspace(batch_size, workers, dense: DenseLayers, dim, table_rows, rating_dtype,
+              first_position=None) -> Workspace:
+    """A `Workspace`; the (movie, user) ``first_position`` arrays may be handed on from an
+    earlier one."""
+    movie_first, user_first = first_position or [np.full(n, -1, dtype=np.int64)
+                                                 for n in table_rows]
+    rows = shard_rows(batch_size)
+    n_shards = -(-batch_size // rows)
+    act, scratch = shard_scratch(dense.layout, rows, workers)
+    blocks = dense_blocks(dense.layout)
+    return Workspace(
+        act_rows=rows,
+        act=act,
+        scratch=scratch,
+        shard_grad=np.empty((n_shards, len(dense.values)), dtype=np.float32),
+        shard_sse=np.empty(n_shards, dtype=np.float64),
+        d_inputs=np.empty((batch_size, 2 * dim), dtype=np.float32),
+        batch_ids=np.empty((2, batch_size), dtype=np.int64),
+        batch_ratings=np.empty(batch_size, dtype=rating_dtype),
+        owner_positions=np.empty((2, N_OWNERS, n_shards, rows), dtype=np.int64),
+        owner_counts=np.empty((2, N_OWNERS, n_shards), dtype=np.int64),
+        firsts=np.empty((2 * N_OWNERS, batch_size), dtype=np.int64),
+        movie_first_position=movie_first,
+        user_first_position=user_first,
+        dense_t=np.empty_like(dense.values),
+        dense_blocks=blocks,
+        tasks=task_order(len(blocks)),
+    )
+
+
+def shard_scratch(layout, rows, workers=1):
+    """``(act, scratch)``: for each worker, room for a shard's activations (`shard_forward`)
+    and for the gradients `shard_backward` passes down (four blocks of the widest layer)."""
+    act_size = rows * (int(layout[:, 0].sum()) + int(layout[-1, 1]))
+    widest = max(int(layout[:, :2].max()), 1)
+    return (np.empty((workers, act_size), dtype=np.float32),
+            np.empty((workers, 4 * rows * widest), dtype=np.float32))
+
+
+def dense_blocks(layout) -> np.ndarray:
+    """``(layer, first_row, end_row)`` blocks of about `DENSE_TASK_SIZE` parameters of ``[W; b]``."""
+    blocks = []
+    for layer, (n_in, n_out, _, _) in enumerate(layout):
+        rows_per_block = max(1, DENSE_TASK_SIZE // int(n_out))
+        blocks += [(layer, first, min(first + rows_per_block, n_in + 1))
+                   for first in range(0, n_in + 1, rows_per_block)]
+    return np.array(blocks, dtype=np.int64).reshape(-1, 3)
+
+
+def task_order(n_dense: int) -> np.ndarray:
+    """Phase 2's task codes, each kind spread evenly over the loop.
+
+    Codes: ``t < n_dense`` a dense block; then the movie owners, then the user owners. Threads
+    take contiguous shares of the loop, and the kinds cost very differently (user rows miss
+    the cache); spread evenly, every share holds the same mix, for any thread count.
+
+    >>> task_order(2)[:6]
+    array([ 2, 10,  3, 11,  0,  4])
+    """
+    kinds = [(0, n_dense), (n_dense, N_OWNERS), (n_dense + N_OWNERS, N_OWNERS)]
+    codes = np.concatenate([np.arange(start, start + count) for start, count in kinds])
+    places = np.concatenate([(np.arange(count) + 0.5) / count for _, count in kinds])
+    return codes[np.argsort(places, kind="stable")]
+
+
+@kernel(parallel=PRANGE_ONLY)
 def predict_rows(movie_table, user_table, dense, layout, movies, users, out):
     """``out[i]`` = predicted rating of (movies[i], users[i]). Reference: `RatingNet.predict`.
 
