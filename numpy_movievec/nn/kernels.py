@@ -114,17 +114,20 @@ def rho_powers(rho, n=4096) -> np.ndarray:
 def matmul_abt(a, b, out):
     """``out[...] = a @ b.T`` for row-major a (M, K) and b (N, K). Reference: NumPy's ``@``.
 
-    Both operands are read along K, contiguously. Two rows of ``a`` meet four rows of ``b`` per
-    pass, so eight running sums stay in registers and each load feeds several multiply-adds.
+    Both operands are read along K, contiguously. Four rows of ``a`` meet four rows of ``b``
+    per pass, so sixteen running sums (vectors along K, once LLVM has vectorised the loop)
+    stay in registers and each load feeds four multiply-adds. (A 2 × 4 block ran the first
+    layer's product at 60% of this speed: ``benchmarks/bench_kernels.py``.)
     """
     m_rows, depth = a.shape
     n_rows = b.shape[0]
-    m_even, n_four = m_rows - m_rows % 2, n_rows - n_rows % 4
-    for m in range(0, m_even, 2):
+    m_four, n_four = m_rows - m_rows % 4, n_rows - n_rows % 4
+    for m in range(0, m_four, 4):
         for n in range(0, n_four, 4):
             s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = np.float32(0)
+            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = np.float32(0)
             for k in range(depth):
-                a0, a1 = a[m, k], a[m + 1, k]
+                a0, a1, a2, a3 = a[m, k], a[m + 1, k], a[m + 2, k], a[m + 3, k]
                 b0, b1, b2, b3 = b[n, k], b[n + 1, k], b[n + 2, k], b[n + 3, k]
                 s00 += a0 * b0
                 s01 += a0 * b1
@@ -134,12 +137,22 @@ def matmul_abt(a, b, out):
                 s11 += a1 * b1
                 s12 += a1 * b2
                 s13 += a1 * b3
+                s20 += a2 * b0
+                s21 += a2 * b1
+                s22 += a2 * b2
+                s23 += a2 * b3
+                s30 += a3 * b0
+                s31 += a3 * b1
+                s32 += a3 * b2
+                s33 += a3 * b3
             out[m, n], out[m, n + 1], out[m, n + 2], out[m, n + 3] = s00, s01, s02, s03
             out[m + 1, n], out[m + 1, n + 1], out[m + 1, n + 2], out[m + 1, n + 3] = s10, s11, s12, s13
+            out[m + 2, n], out[m + 2, n + 1], out[m + 2, n + 2], out[m + 2, n + 3] = s20, s21, s22, s23
+            out[m + 3, n], out[m + 3, n + 1], out[m + 3, n + 2], out[m + 3, n + 3] = s30, s31, s32, s33
         for n in range(n_four, n_rows):
-            out[m, n] = dot(a[m], b[n])
-            out[m + 1, n] = dot(a[m + 1], b[n])
-    for m in range(m_even, m_rows):
+            for i in range(m, m + 4):
+                out[i, n] = dot(a[i], b[n])
+    for m in range(m_four, m_rows):
         for n in range(n_rows):
             out[m, n] = dot(a[m], b[n])
 
