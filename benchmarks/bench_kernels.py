@@ -16,8 +16,9 @@ functions ``kernels.train_batches`` calls — never copies of them:
 3. The same step through `kernels.train_batches` itself, on one thread: the sum of the parts
    plus what binds them.
 
-Before timing, each kernel is checked against its reference (as llm.c's ``dev/cpu`` kernels
-are): a benchmark of a wrong kernel is worth nothing.
+Before timing, the products are checked against NumPy and one shard's loss and gradients
+against `RatingNet.terms_and_grads` (as llm.c's ``dev/cpu`` kernels are checked against their
+CPU reference): a benchmark of a wrong kernel is worth nothing. The tests check every kernel.
 
 Median of repeats, CPU time of this process. Output: a markdown report on stdout and in
 benchmarks/results/bench_kernels.md.
@@ -139,8 +140,28 @@ class Step:
         self.step += 1
 
 
+def check_shard_against_reference(step):
+    """One shard trained alone (as a whole batch) equals the reference's loss and gradients."""
+    movie_ids, user_ids = step.ids()
+    rows = step.rows
+    sse = kernels.train_shard(step.movies, step.users, step.dense, step.dense_t,
+                              (movie_ids[:rows], user_ids[:rows]), step.ratings[:rows], rows, 0.0,
+                              step.act, step.scratch, step.grad[0], step.d_inputs[:rows])
+    squared_error, _, grads = step.net.terms_and_grads(movie_ids[:rows], user_ids[:rows],
+                                                      step.ratings[:rows])
+    np.testing.assert_allclose(sse / rows, squared_error, rtol=1e-4)
+    offset = 0
+    for name, param in step.net.params.items():
+        if "embedding" not in name:
+            kernel_grad = step.grad[0, offset:offset + param.size].reshape(param.shape)
+            np.testing.assert_allclose(kernel_grad, grads[name], rtol=1e-3,
+                                       atol=1e-5 * np.abs(grads[name]).max(), err_msg=name)
+            offset += param.size
+
+
 def step_table(rng):
     step = Step(rng)
+    check_shard_against_reference(step)
     parts = [("shards: gather, forward, loss, backward (80 kFLOP per rating)", step.shards),
              ("dense layers: sum the shard gradients + Adadelta", step.dense_update),
              (f"movie rows: sort by owner + Adadelta ({N_MOVIES:,}-row table)",
