@@ -60,10 +60,11 @@ def defaults(function) -> dict:
 
 
 NET, FIT, LR = defaults(mv.RatingNet), defaults(mv.fit), defaults(mv.Adadelta)["lr"]
-TRAIN = {**{name: FIT[name] for name in ("batch_size", "seed", "engine", "threads")},
+TRAIN_DEFAULTS = {**{name: FIT[name] for name in ("batch_size", "seed", "engine", "threads")},
                   "valid_fraction": defaults(data.Ratings.split)["valid_fraction"]}
 
-# The demo: 47 s on a 2-core machine with warm Numba caches (+1 min to compile on a first run).
+# The demo's defaults: under a minute on 2 cores once the Numba kernels are compiled and cached
+# (a first run compiles them, a minute or two). The README shows a measured run.
 DEMO_RATINGS = 1_000_000
 DEMO_EPOCHS = 16
 DEMO_BATCH_SIZE = 256
@@ -139,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_options(p)
     p.add_argument("--out", type=Path, default=Path("."),
                    help=f"folder for {DEMO_MODEL} and {DEMO_MAP}")
-    p.add_argument("-o", "--map", type=_image, help=f"the map, .png or .svg (default OUT/{DEMO_MAP})")
+    p.add_argument("-o", "--map", type=_image,
+                   help=f"the map, .png or .svg (default OUT/{DEMO_MAP})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sources = _command(commands, "prepare", None,
@@ -201,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
                    f"a batch uses (default {NET['l2']}, the seed's)")
     p.add_argument("--lr", type=_positive_float,
                    help=f"Adadelta learning rate (default {LR}, or the resumed model's)")
-    p.add_argument("--valid-fraction", type=_fraction, default=TRAIN["valid_fraction"],
+    p.add_argument("--valid-fraction", type=_fraction, default=TRAIN_DEFAULTS["valid_fraction"],
                    help="share of the store held out at random for validation")
     p.add_argument("--valid", type=Path, metavar="STORE",
                    help="validate on this store instead (e.g. the Netflix probe store)")
@@ -588,7 +590,7 @@ def continue_command(args, epochs_left: int) -> str:
     for name in ("batch_size", "seed", "valid", "valid_fraction", "checkpoint", "patience",
                  "engine", "threads", "restore_best", "quiet"):
         value = getattr(args, name)
-        if value not in (None, False, TRAIN.get(name)):
+        if value not in (None, False, TRAIN_DEFAULTS.get(name)):
             words += [_flag(name)] + ([] if value is True else [str(value)])
     return " ".join(shlex.quote(word) for word in words)
 

@@ -42,9 +42,9 @@ def load_movielens(path, duplicates: str = "error") -> Ratings:
 
     Movie and user ids are remapped to dense indices in increasing id order and kept in
     ``movie_ids``/``user_ids``; titles (with the year, as MovieLens writes them) come from the
-    release's movie file, and ``years`` from the titles (0 where a title has none). ``ratings.csv`` is read by its header's names (``userId``,
-    ``movieId``, ``rating``), the older files by their fixed layout; every line must have all
-    its fields and no more. MovieLens rates each (movie, user) pair once; for data that
+    release's movie file, and ``years`` from the titles (0 where a title has none).
+    ``ratings.csv`` is read by its header's names (``userId``, ``movieId``, ``rating``), the
+    older files by their fixed layout; every line must have all its fields and no more. MovieLens rates each (movie, user) pair once; for data that
     repeats pairs, ``duplicates`` chooses what to keep (see `Ratings.from_ids`).
 
     >>> r = load_movielens("ml-100k/")        # doctest: +SKIP
