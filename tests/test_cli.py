@@ -432,3 +432,39 @@ def test_defaults_come_from_the_library():
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["analogy", "m.npz", "--positive", "Ran", "--method",
                                        "cosine"])
+
+
+def test_restore_best_with_a_validation_store_resumes_after_an_interrupt(tmp_path, monkeypatch,
+                                                                         capsys):
+    import numpy_movievec as mv
+
+    train, valid = mv.synthetic(20_000, seed=3).split(0.2, seed=0)
+    shuffled = np.random.default_rng(0).permutation(valid.rating)  # noise: soon no better
+    noise = mv.Ratings(valid.movie, valid.user, shuffled, n_movies=valid.n_movies,
+                       n_users=valid.n_users, movie_ids=valid.movie_ids, user_ids=valid.user_ids)
+    train.save(tmp_path / "train"), noise.save(tmp_path / "valid")
+    argv = ["train", str(tmp_path / "train"), "--valid", str(tmp_path / "valid"), "--epochs",
+            "6", "--dim", "8", "--hidden", "16", "--engine", "numpy", "--quiet", "--lr", "5",
+            "--batch-size", "2000", "--restore-best", "-o"]
+    assert cli.main([*argv, str(tmp_path / "straight.npz")]) == 0
+    assert "restored epoch " in capsys.readouterr().out
+    engine = mv.train.ENGINES["numpy"]
+    original, calls = engine.train_batches, {"n": 0}
+
+    def interrupt_in_epoch_five(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 4 * 8 + 3:  # 16,000 training ratings: 8 batches an epoch
+            signal.raise_signal(signal.SIGINT)
+        return original(self, *args)
+
+    monkeypatch.setattr(engine, "train_batches", interrupt_in_epoch_five)
+    assert cli.main([*argv, str(tmp_path / "stopped.npz")]) == 130
+    command = capsys.readouterr().err.strip().splitlines()[-1].split()
+    assert "--restore-best" in command and "--valid" in command
+    monkeypatch.setattr(engine, "train_batches", original)
+    assert cli.main(command[1:]) == 0
+    finished, straight = (RatingNet.load(tmp_path / name) for name in ("stopped.npz",
+                                                                      "straight.npz"))
+    assert finished.epochs_trained == straight.epochs_trained < 6
+    for name in straight.params:
+        np.testing.assert_array_equal(finished.params[name], straight.params[name], name)
