@@ -1,6 +1,7 @@
 """Where a Numba training step spends its time, one core, Netflix-sized tables.
 
-    python benchmarks/bench_kernels.py
+    python benchmarks/bench_kernels.py              # batch 1024 -> benchmarks/results/bench_kernels.md
+    python benchmarks/bench_kernels.py --batch 32   # where a small batch's time goes (printed only)
 
 Everything here is single-threaded (the script pins NumPy's BLAS and Numba to one thread before
 importing them, so the comparison is core for core), and times the engine's own kernels — the
@@ -13,8 +14,9 @@ functions ``kernels.train_batches`` calls — never copies of them:
    row-sparse embedding updates (`sort_by_owner` + `update_embedding_rows` for every owner) of
    the 17,770-movie and 480,189-user tables. Fresh random ids each time, so cache misses count
    as in training.
-3. The same step through `kernels.train_batches` itself, on one thread: the sum of the parts
-   plus what binds them.
+3. The same step through `kernels.train_batches` itself, on one thread: the parts plus what
+   binds them, minus the Python calls the parts are timed through (about 2 µs each: at a
+   small ``--batch`` they dominate the parts, so read the last row there).
 
 Before timing, the products are checked against NumPy and one shard's loss and gradients
 against `RatingNet.terms_and_grads` (as llm.c's ``dev/cpu`` kernels are checked against their
@@ -29,6 +31,7 @@ import os
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_name] = "1"
 
+import argparse  # noqa: E402
 import datetime  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -44,7 +47,7 @@ import numpy_movievec as mv  # noqa: E402
 from numpy_movievec.nn import kernels  # noqa: E402
 from numpy_movievec.nn.engines import NumbaEngine  # noqa: E402
 
-BATCH = 1024
+BATCH = 1024  # --batch changes it
 N_MOVIES, N_USERS = 17_770, 480_189
 REPEATS = 7
 
@@ -171,7 +174,7 @@ def step_table(rng):
     measured = [(label, cpu_seconds(run, 30)) for label, run in parts]
     total = sum(seconds for _, seconds in measured)
     whole = whole_step_seconds(rng)
-    lines = ["| part of one batch-1024 step | ms | share |", "|---|---:|---:|"]
+    lines = [f"| part of one batch-{BATCH} step | ms | share |", "|---|---:|---:|"]
     lines += [f"| {label} | {seconds * 1e3:.3f} | {seconds / total:.0%} |"
               for label, seconds in measured]
     lines.append(f"| **sum of the parts** | **{total * 1e3:.3f}** | {BATCH / total:,.0f} ratings/s |")
@@ -194,9 +197,16 @@ def whole_step_seconds(rng):
 
 
 def main():
+    global BATCH
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=BATCH, help="batch size (default 1024)")
+    parser.add_argument("--no-save", action="store_true", help="print only")
+    args = parser.parse_args()
+    save = not args.no_save and args.batch == BATCH
+    BATCH = args.batch
     rng = np.random.default_rng(0)
     report = [
-        "# Numba kernels, one core",
+        f"# Numba kernels, one core, batch {BATCH}",
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; Python "
         f"{platform.python_version()}, NumPy {np.__version__}; "
@@ -210,7 +220,7 @@ def main():
     ]
     text = "\n".join(report) + "\n"
     print(text)
-    if "--no-save" not in sys.argv:
+    if save:
         out = Path(__file__).parent / "results" / "bench_kernels.md"
         out.write_text(text)
 
