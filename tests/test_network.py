@@ -186,10 +186,10 @@ def test_describe_says_what_the_model_is(tmp_path):
 
     net = RatingNet(3, 4, dim=2, hidden=(5,))
     assert net.describe() == {
-        "kind": "RatingNet", "movies": 3, "users": 4, "dim": 2, "hidden": [5],
+        "kind": "RatingNet", "movies": 3, "users": 4, "dim": 2, "hidden": [5], "l2": 0.0,
         "parameters": 3 * 2 + 4 * 2 + 4 * 5 + 5 + 5 + 1, "epochs_trained": 0,
         "interrupted_epoch": None, "optimizer": None, "trained_with": None,
-        "movies_with_titles": 0, "rating_counts": False}
+        "movies_with_titles": 0, "rating_counts": False, "best_epoch": None}
     net.optimizer = Adadelta(lr=0.5)
     net.save(tmp_path / "m.npz", ratings=Ratings([0, 2], [1, 3], [4, 5], n_movies=3,
                                                    n_users=4, titles=["Ran", None, "Heat"]))

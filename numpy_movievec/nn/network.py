@@ -106,8 +106,9 @@ class RatingNet:
                     hidden=list(self.hidden), seed=self.seed, l2=self.l2)
 
     def __repr__(self) -> str:
+        l2 = f", l2={self.l2}" if self.l2 else ""
         return (f"RatingNet(n_movies={self.n_movies}, n_users={self.n_users}, dim={self.dim}, "
-                f"hidden={self.hidden}, epochs_trained={self.epochs_trained})")
+                f"hidden={self.hidden}{l2}, epochs_trained={self.epochs_trained})")
 
     def describe(self) -> dict:
         """What this model is, as plain JSON-ready values: sizes, training so far, optimizer.
@@ -119,7 +120,7 @@ class RatingNet:
         titles = catalogue.get("titles")
         return {
             "kind": "RatingNet", "movies": self.n_movies, "users": self.n_users,
-            "dim": self.dim, "hidden": list(self.hidden),
+            "dim": self.dim, "hidden": list(self.hidden), "l2": self.l2,
             "parameters": sum(p.size for p in self.params.values()),
             "epochs_trained": self.epochs_trained,
             "interrupted_epoch": None if self.partial_epoch is None else {
@@ -131,6 +132,8 @@ class RatingNet:
             "trained_with": self.trained_with or None,
             "movies_with_titles": 0 if titles is None else sum(t is not None for t in titles),
             "rating_counts": self._catalogue(None).get("counts") is not None,
+            "best_epoch": None if self.best is None else {
+                "epoch": self.best.epoch, "valid_rmse": round(self.best.valid_rmse, 4)},
         }
 
     @property
