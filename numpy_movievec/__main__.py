@@ -1,4 +1,4 @@
-"""``python -m numpy_movievec``: the same as the ``movievec`` command (see ``cli.py``).
+"""``python -m numpy_movievec``: the same as the ``movievec`` command (see ``cli/``).
 
     python -m numpy_movievec demo
 """

@@ -543,7 +543,7 @@ def test_a_bug_keeps_its_traceback(made, monkeypatch):
     def buggy(args):
         return len(None)  # a TypeError: ours, not the user's
 
-    monkeypatch.setattr(cli, "cmd_info", buggy)
+    monkeypatch.setattr(cli.arguments, "cmd_info", buggy)
     with pytest.raises(TypeError):
         cli.main(["info", str(made / "model.npz")])
 

@@ -230,14 +230,14 @@ def test_interrupt_exits_130_and_bugs_keep_their_traceback(monkeypatch, trained,
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_info", interrupted)
+    monkeypatch.setattr(cli.arguments, "cmd_info", interrupted)  # what the parser runs
     assert cli.main(["info", str(model)]) == 130
     assert capsys.readouterr().err.strip() == "movievec: interrupted"
 
     def buggy(args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "cmd_info", buggy)
+    monkeypatch.setattr(cli.arguments, "cmd_info", buggy)
     with pytest.raises(RuntimeError):
         cli.main(["info", str(model)])
 
@@ -320,7 +320,7 @@ def test_demo_runs_small_and_reports_every_planted_pair(tmp_path, capsys):
     assert out.count("  counterpart  rank") == 14 and out.count("  control      rank") == 14
     assert "\nYojimbo → ?   (true: A Fistful of Dollars; via Ringu → The Ring; " in out
     assert "offset: counterpart first for " in out and " of 14 pairs, in the top 5 for " in out
-    assert (tmp_path / cli.DEMO_MODEL).is_file() and (tmp_path / cli.DEMO_MAP).is_file()
+    assert (tmp_path / cli.commands.DEMO_MODEL).is_file() and (tmp_path / cli.commands.DEMO_MAP).is_file()
 
 
 # ---------------------------------------------------------------------- what issue 10 added
@@ -410,7 +410,7 @@ def test_info_of_vectors_is_their_own_description(tmp_path, capsys):
 def test_the_continue_command_keeps_patience_and_restore_best():
     args = cli.build_parser().parse_args(["train", "s", "-o", "m.npz", "--patience", "2",
                                           "--restore-best", "--quiet"])
-    assert cli.continue_command(args, 3) == ("movievec train s -o m.npz --resume m.npz "
+    assert cli.commands.continue_command(args, 3) == ("movievec train s -o m.npz --resume m.npz "
                                              "--epochs 3 --patience 2 --restore-best --quiet")
 
 
