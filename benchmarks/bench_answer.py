@@ -138,7 +138,7 @@ def origin_probe(vectors, origin, counts, min_count=PROBE_MIN_COUNT, seed=SEED) 
 
 def measure_epoch(net, train, truth) -> dict:
     """Probe R² and counterpart ranks of ``net``'s movie vectors now."""
-    from numpy_movievec.cli import demo_min_count
+    from numpy_movievec.cli.commands import demo_min_count
     vecs = net.movie_vectors(ratings=train)  # counts: the training ratings of each movie
     evaluation = vecs.evaluate_counterparts(truth.pairs, method="offset",
                                             min_count=demo_min_count(vecs.counts))
@@ -162,7 +162,7 @@ def planted_counts(train, truth) -> list:
 
 def demo_data(n_ratings, seed=SEED):
     """``(truth, train, valid, seconds)`` as ``movievec demo --ratings n_ratings`` makes them."""
-    from numpy_movievec.cli import demo_sizes
+    from numpy_movievec.cli.commands import demo_sizes
     from numpy_movievec.data import synthetic
     started = time.perf_counter()
     ratings = synthetic(n_ratings, *demo_sizes(n_ratings), seed=seed)
@@ -209,10 +209,9 @@ def _rmse(net, ratings, chunk=1_000_000) -> float:
 
 def demo_settings(n_ratings) -> dict:
     """What ``movievec demo --ratings n_ratings`` trains with: epochs, batch size, learning
-    rate, read from the command's own parser so the benchmark follows the demo."""
-    from numpy_movievec.cli import build_parser
-    args = build_parser().parse_args(["demo", "--ratings", str(n_ratings)])
-    return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
+    rate, from the command's own choice, so the benchmark follows the demo."""
+    from numpy_movievec.cli.commands import demo_training
+    return demo_training(n_ratings)
 
 
 def measure_size(spec) -> dict:

@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 from numpy_movievec.nn.threads import FixedThreads, ThreadTuner, check_threads, thread_policy
 
 
+MS = 1e-3  # a batch of 1024 ratings takes about a millisecond on two cores
+
+
 def run(tuner, seconds_per_batch, stretches, batches=256):
     """Drive ``tuner`` for ``stretches`` calls on a machine where a batch on t threads takes
     ``seconds_per_batch(stretch, t)``; returns the batches run on each thread count."""
@@ -25,7 +28,7 @@ def run(tuner, seconds_per_batch, stretches, batches=256):
 @pytest.mark.parametrize("fast, slow", [(2, 1), (1, 2)])
 def test_the_tuner_settles_on_the_faster_count(fast, slow):
     tuner = ThreadTuner(candidates=[2, 1])
-    done = run(tuner, lambda stretch, t: 1.0 if t == fast else 1.8, stretches=200)
+    done = run(tuner, lambda stretch, t: (1.0 if t == fast else 1.8) * MS, stretches=400)
     assert tuner.choice == fast
     assert done[slow] < 0.02 * done[fast]  # probes cost little once it has settled
 
@@ -38,33 +41,34 @@ def test_the_tuner_follows_a_machine_that_gets_busy():
 
     def seconds_per_batch(stretch, threads):
         if stretch < busy_from:
-            return 0.55 if threads == 2 else 1.0
-        return 3.0 if threads == 2 else 1.0
+            return (0.55 if threads == 2 else 1.0) * MS
+        return (3.0 if threads == 2 else 1.0) * MS
 
     run(tuner, seconds_per_batch, stretches=busy_from)
     assert tuner.choice == 2
-    done = run(tuner, lambda stretch, t: seconds_per_batch(busy_from + stretch, t), stretches=100)
+    done = run(tuner, lambda stretch, t: seconds_per_batch(busy_from + stretch, t), stretches=300)
     assert tuner.choice == 1
     assert done[2] < 0.05 * done[1]
 
 
 def test_the_tuner_looks_again_when_its_choice_slows_down():
     tuner = ThreadTuner(candidates=[2, 1])
-    run(tuner, lambda stretch, t: 1.0 if t == 2 else 2.0, stretches=100)  # long settled on 2
+    run(tuner, lambda stretch, t: (1.0 if t == 2 else 2.0) * MS, stretches=1000)  # settled on 2
     assert tuner.interval == tuner.max_interval
-    tuner.until_probe = 5  # not due for a while, until the choice slows down a lot:
-    assert tuner.run(64, lambda threads, n: n * 3.0) == [(2, 64)]
+    tuner.next_probe = tuner.clock + 100  # not due for a while, until the choice slows down a lot:
+    assert tuner.run(64, lambda threads, n: n * 3.0 * MS) == [(2, 64)]
     # ... so the next stretch probes one thread at once, finds it faster now, and stays there
-    assert [t for t, _ in tuner.run(64, lambda threads, n: n * (3.0 if threads == 2 else 1.0))] == [1]
-    assert tuner.choice == 1
+    pieces = tuner.run(64, lambda threads, n: n * (3.0 if threads == 2 else 1.0) * MS)
+    assert [t for t, _ in pieces] == [1] and tuner.choice == 1
 
 
 def test_a_probe_of_a_much_slower_count_stops_early():
     tuner = ThreadTuner(candidates=[2, 1])
-    run(tuner, lambda stretch, t: 1.0 if t == 1 else 10.0, stretches=1)  # settled on 1
-    tuner.until_probe = 0
-    pieces = tuner.run(256, lambda threads, n: n * (1.0 if threads == 1 else 10.0))
-    assert pieces[0] == (2, 4)  # one quarter of a 16-batch probe, then it gave up
+    run(tuner, lambda stretch, t: (1.0 if t == 1 else 10.0) * MS, stretches=1)  # settled on 1
+    tuner.next_probe = tuner.clock  # a probe is due
+    pieces = tuner.run(256, lambda threads, n: n * (1.0 if threads == 1 else 10.0) * MS)
+    # a probe is 50 ms at one thread's rate: 50 batches; two threads gave up after a quarter
+    assert pieces[0] == (2, 13)
 
 
 @settings(max_examples=50, deadline=None)
@@ -75,7 +79,7 @@ def test_pieces_cover_each_stretch_in_order(rates, batches):
     for rate, n in zip(rates, batches):
         trained = []
         pieces = tuner.run(n, lambda threads, count: trained.append(threads)
-                           or count / (rate * threads))
+                           or count * MS / (rate * threads))
         assert [t for t, _ in pieces] == [t for i, t in enumerate(trained)
                                           if i == 0 or trained[i - 1] != t]  # runs, in order
         assert sum(count for _, count in pieces) == n

@@ -30,7 +30,7 @@ import sys
 from numpy_movievec.checks import MovievecError
 
 from .arguments import build_parser
-from .commands import PROG, demo_min_count, demo_sizes  # noqa: F401  (benchmarks/bench_answer.py)
+from .commands import PROG
 
 USAGE_ERROR = 2  # argparse's exit status for a bad command line; ours for every user error
 USER_ERRORS = (MovievecError, OSError)  # one line each; anything else is a bug

@@ -42,11 +42,9 @@ NET, FIT, LR = defaults(mv.RatingNet), defaults(mv.fit), defaults(mv.Adadelta)["
 TRAIN_DEFAULTS = {**{name: FIT[name] for name in ("batch_size", "seed", "engine", "threads")},
                   "valid_fraction": defaults(data.Ratings.split)["valid_fraction"]}
 
-# The demo's defaults: under a minute on 2 cores once the Numba kernels are compiled and cached
-# (a first run compiles them, a minute or two). The README shows a measured run.
+# The demo's defaults: under a minute on 2 cores once the Numba kernels are compiled and cached.
+# The README shows a measured run; demo_training says how larger demos train.
 DEMO_RATINGS = 1_000_000
-DEMO_EPOCHS = 16
-DEMO_BATCH_SIZE = 256
 DEMO_METHOD = "offset"  # the seed's find_american_counterpart
 DEMO_KNOWN_SHARE = 0.25  # rankings are among this share of movies, the most trained
 DEMO_MAP, DEMO_MODEL = "movievec-demo-map.png", "movievec-demo-model.npz"
@@ -75,11 +73,15 @@ def cmd_demo(args) -> int:
          f"({time.perf_counter() - started:.1f} s)")
     train, valid = ratings.split(seed=args.seed)
     net = mv.RatingNet(ratings.n_movies, ratings.n_users, seed=args.seed)
-    _say(f"training {net} for {_plural(args.epochs, 'epoch')} on {len(train):,} ratings "
-         f"({args.engine} engine, batch {args.batch_size}, Adadelta lr {args.lr})")
-    history = mv.fit(net, train, valid=valid, epochs=args.epochs, batch_size=args.batch_size,
-                     optimizer=mv.Adadelta(lr=args.lr), engine=args.engine, seed=args.seed,
-                     threads=args.threads, progress=not args.quiet)
+    chosen = {name: getattr(args, name) for name in ("epochs", "batch_size", "lr")}
+    settings = {**demo_training(args.ratings),
+                **{name: value for name, value in chosen.items() if value is not None}}
+    _say(f"training {net} for {_plural(settings['epochs'], 'epoch')} on {len(train):,} ratings "
+         f"({args.engine} engine, batch {settings['batch_size']}, Adadelta lr {settings['lr']})")
+    history = mv.fit(net, train, valid=valid, epochs=settings["epochs"],
+                     batch_size=settings["batch_size"], optimizer=mv.Adadelta(lr=settings["lr"]),
+                     engine=args.engine, seed=args.seed, threads=args.threads,
+                     progress=not args.quiet)
     if history.epochs:
         print_history(history)
     if history.interrupted:
@@ -105,6 +107,24 @@ def cmd_demo(args) -> int:
         _say(f"skipped the map: {exc}")
     _say(f"done in {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def demo_training(n_ratings: int) -> dict:
+    """How the demo trains ``n_ratings``: ``{"epochs", "batch_size", "lr"}``.
+
+    Every size gives each user about 190 training ratings per epoch, so larger data sets take
+    more steps per epoch; fewer, larger steps with a larger Adadelta learning rate get the
+    planted pairs right sooner (the library's default lr, 1.0, is the seed's and stays).
+    Measured by ``benchmarks/bench_answer.py``; results in ``benchmarks/results/``.
+
+    >>> demo_training(1_000_000)
+    {'epochs': 16, 'batch_size': 256, 'lr': 1.0}
+    """
+    if n_ratings <= 2_000_000:
+        return {"epochs": 16, "batch_size": 256, "lr": LR}
+    if n_ratings <= 20_000_000:
+        return {"epochs": 10, "batch_size": 1024, "lr": 4.0}
+    return {"epochs": 16, "batch_size": 8192, "lr": 4.0}
 
 
 def demo_sizes(n_ratings: int) -> tuple:

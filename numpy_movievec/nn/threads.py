@@ -55,15 +55,18 @@ class ThreadTuner:
     """Chooses the thread count for each stretch of work by timing it (``threads="auto"``).
 
     The candidates are the most threads Numba allows and, halving, down to one. `run` trains a
-    stretch of batches in pieces: when a probe is due, a short piece (1/`probe_fraction` of the
-    stretch) with each other candidate, then the rest with whichever count has been fastest.
-    A probe is cut short once it runs at less than `give_up` times the choice's rate: on a busy
-    machine two threads can be several times slower than one, and a probe must stay cheap.
+    stretch of batches in pieces: when a probe is due, a short piece with each other candidate
+    (about `probe_seconds` of work, or 1/`probe_fraction` of the stretch before any rate is
+    known), then the rest with whichever count has been fastest. A probe is cut short once it
+    runs at less than `give_up` times the choice's rate: on a busy machine two threads can be
+    several times slower than one, and a probe must stay cheap.
 
-    The first stretch probes every candidate. Probes come again after `first_interval`
-    stretches, then twice as long each time the choice holds (up to `max_interval`), and at
-    once when the chosen count's rate falls below `slowdown` times what it measured — e.g.
-    when another program starts — if fewer threads remain to try.
+    Time is measured in seconds of training (what the pieces report), not in calls, so the
+    rhythm does not depend on how long a stretch is: the first stretch probes every candidate;
+    probes come again after `first_interval` seconds, then twice as long each time the choice
+    holds (up to `max_interval`), and at once when the chosen count's rate falls below
+    `slowdown` times what it measured — e.g. when another program starts — if fewer threads
+    remain to try.
 
     >>> tuner = ThreadTuner(candidates=[2, 1])
     >>> seconds_per_batch = {2: 0.010, 1: 0.008}  # a busy machine: one thread is faster
@@ -74,10 +77,11 @@ class ThreadTuner:
     """
 
     probe_fraction = 16
+    probe_seconds = 0.05
     probe_steps = 4  # a probe runs in this many pieces, so that it can stop early
     give_up = 0.5
-    first_interval = 4
-    max_interval = 64
+    first_interval = 1.0  # seconds of training
+    max_interval = 32.0
     slowdown = 0.7
 
     def __init__(self, candidates=None):
@@ -88,7 +92,8 @@ class ThreadTuner:
         self.rates: dict[int, float] = {}  # batches per second, as last measured
         self.chosen_rate = None  # the choice's rate when it was last confirmed
         self.interval = self.first_interval
-        self.until_probe = 0  # stretches until the next probe of the other candidates
+        self.clock = 0.0  # seconds trained so far
+        self.next_probe = 0.0  # the clock reading at which to probe again
 
     def run(self, n_batches: int, train) -> list[tuple[int, int]]:
         """Train ``n_batches`` in pieces by calling ``train(threads, count)`` for each, in order;
@@ -101,25 +106,32 @@ class ThreadTuner:
             seconds = train(threads, count)
             if seconds is None:
                 seconds = time.perf_counter() - started
+            self.clock += seconds
             if pieces and pieces[-1][0] == threads:
                 pieces[-1] = (threads, pieces[-1][1] + count)
             else:
                 pieces.append((threads, count))
             return seconds
 
-        if self.until_probe <= 0 and len(self.candidates) > 1:
-            probe = max(1, n_batches // self.probe_fraction)
+        if self.clock >= self.next_probe and len(self.candidates) > 1:
+            probe = self._probe_size(n_batches)
             for threads in self.candidates:
                 left = n_batches - sum(count for _, count in pieces)
                 if (threads != self.choice or not self.rates) and left > 0:
                     self._probe(threads, min(probe, left), piece)
             self._choose()
-            self.until_probe = self.interval
-        self.until_probe -= 1
+            self.next_probe = self.clock + self.interval
         rest = n_batches - sum(count for _, count in pieces)
         if rest > 0:
-            self._observe_choice(rest / piece(self.choice, rest))
+            self._observe_choice(rest / max(piece(self.choice, rest), 1e-12))
         return pieces
+
+    def _probe_size(self, n_batches):
+        """Batches for one probe: about `probe_seconds` at the choice's rate, at most a
+        quarter of the stretch; 1/`probe_fraction` of it while no rate is known."""
+        if self.choice not in self.rates:
+            return max(1, n_batches // self.probe_fraction)
+        return max(1, min(round(self.rates[self.choice] * self.probe_seconds), n_batches // 4))
 
     def _probe(self, threads, n_batches, piece):
         """Time ``threads`` on up to ``n_batches``, stopping early if clearly slower."""
@@ -138,7 +150,7 @@ class ThreadTuner:
         self.rates[self.choice] = rate
         fewer = [c for c in self.candidates if c < self.choice]
         if self.chosen_rate is not None and rate < self.slowdown * self.chosen_rate and fewer:
-            self.until_probe, self.interval = 0, self.first_interval  # the machine changed
+            self.next_probe, self.interval = self.clock, self.first_interval  # machine changed
 
     def _choose(self):
         """Take the fastest count measured; back off from probing while the choice holds."""
