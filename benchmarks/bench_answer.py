@@ -50,7 +50,7 @@ from benchmarks._common import (ChildFailed, describe_machine, json_from_child, 
 RESULTS = ROOT / "benchmarks" / "results" / "bench_answer.md"
 SIZES = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
 DEFAULT_SIZES = ("1M", "10M", "100M")
-ANSWER_FIRST = 8  # of the 14 planted pairs ranked first: the seed's answer, as issue 11 counts it
+ANSWER_FIRST = 8  # of the 14 planted pairs ranked first: when the seed's answer counts as found
 ORIGIN = -1  # the origin coordinate: the last column of SyntheticTruth.movie_factors
 PROBE_MIN_COUNT = 100  # the origin probe uses movies with at least this many training ratings
 SEED = 0

@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "Generate synthetic ratings with planted Japanese → American counterparts, "
                  "train, and check that the movie vectors find them.")
     p.add_argument("--ratings", type=_positive, default=DEMO_RATINGS, help="ratings, up to 100M")
-    by_size = "(default: by --ratings; 1M: 16 epochs of 256 at lr 1.0, the seed's)"
+    by_size = ("(default: by --ratings; 1M: 16 epochs of batch 256 at lr 1.0, the seed's; "
+               "10M: 10 of 1024 at lr 4; 100M: 8 of 1024 at lr 4)")
     p.add_argument("--epochs", type=_count, help=f"training epochs {by_size}")
     p.add_argument("--batch-size", type=_positive, help=f"ratings per step {by_size}")
     p.add_argument("--lr", type=_positive_float, help=f"Adadelta learning rate {by_size}")
