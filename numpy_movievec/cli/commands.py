@@ -66,13 +66,14 @@ def cmd_demo(args) -> int:
     for path in (model_path, map_path):
         archive.check_destination(_with_parent(path))
     _say(f"generating {args.ratings:,} synthetic ratings (seed {args.seed}); a first run also "
-         f"compiles the Numba kernels, one or two minutes, cached for later runs")
+         f"compiles the Numba kernels and caches them for later runs")
     n_movies, n_users = demo_sizes(args.ratings)
     ratings = data.synthetic(args.ratings, n_movies=n_movies, n_users=n_users, seed=args.seed)
     _say(f"  {ratings!r}, {len(ratings.truth.pairs)} planted pairs "
          f"({time.perf_counter() - started:.1f} s)")
     train, valid = ratings.split(seed=args.seed)
-    net = mv.RatingNet(ratings.n_movies, ratings.n_users, seed=args.seed)
+    truth, ratings = ratings.truth, None  # train and valid hold it all now: free 9 bytes a rating
+    net = mv.RatingNet(train.n_movies, train.n_users, seed=args.seed)
     chosen = {name: getattr(args, name) for name in ("epochs", "batch_size", "lr")}
     settings = {**demo_training(args.ratings),
                 **{name: value for name, value in chosen.items() if value is not None}}
@@ -87,22 +88,21 @@ def cmd_demo(args) -> int:
     if history.interrupted:
         print(f"{PROG}: interrupted ({signal.Signals(history.signal).name})", file=sys.stderr)
         return 128 + history.signal
-    vecs = net.movie_vectors(ratings=ratings)
+    vecs = net.movie_vectors(ratings=train)
     min_count = demo_min_count(vecs.counts) if args.min_count is None else args.min_count
-    evaluation = vecs.evaluate_counterparts(ratings.truth.pairs, method=args.method,
-                                            min_count=min_count)
+    evaluation = vecs.evaluate_counterparts(truth.pairs, method=args.method, min_count=min_count)
     _say(f"\nplanted pairs: the {args.method} counterpart vs the nearest neighbours (control), "
          f"ranked among {evaluation.n_candidates:,} movies: those with at least {min_count:,} "
          f"training ratings, and the counterparts")
     for result in evaluation.results:
         _say(pair_report(result))
     _say("\n" + evaluation.summary())
-    archive.save_or_rescue(lambda path: net.save(path, ratings=ratings), model_path,
+    archive.save_or_rescue(lambda path: net.save(path, ratings=train), model_path,
                            "the demo's model")
     _say(f"wrote {model_path}  (try: movievec similar {shlex.quote(str(model_path))} Yojimbo)")
     title = "Synthetic demo: the 200 most-rated movies; arrows: planted Japanese → American pairs"
     try:
-        _say(f"wrote {vecs.plot(map_path, top=200, arrow=list(ratings.truth.pairs), title=title)}")
+        _say(f"wrote {vecs.plot(map_path, top=200, arrow=list(truth.pairs), title=title)}")
     except ImportError as exc:
         _say(f"skipped the map: {exc}")
     _say(f"done in {time.perf_counter() - started:.0f} s")
@@ -120,10 +120,10 @@ def demo_training(n_ratings: int) -> dict:
     used only in the batches that hold its movie or user, so its squared gradient is far
     below Adadelta's eps (1e-7): the row then moves by about lr × g, i.e. in proportion to
     lr / B per use. lr 1 at batch 256 (the 1M demo) and lr 4 at batch 1024 both give about
-    0.004; batch 8192 at lr 4 gives 0.0005, and its rows learned that much slower (at 100M:
-    median rank 33 of 4,431 after 10 epochs, against 1 after 8 here). Each user brings about
-    200 ratings an epoch at every size, so the epochs needed hardly grow with the data; at
-    100M the ranks peak at epoch 8 and then drift as the model starts to overfit.
+    0.004; batch 8192 at lr 4 gives an eighth of that, and its rows learned that much slower.
+    Each user brings about 200 ratings an epoch at every size, so the epochs needed hardly
+    grow with the data; at 100M the ranks are best after 8 epochs, and drift once the model
+    starts to overfit.
 
     >>> demo_training(1_000_000), demo_training(100_000_000)["epochs"]
     ({'epochs': 16, 'batch_size': 256, 'lr': 1.0}, 8)

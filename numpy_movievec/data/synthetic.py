@@ -23,9 +23,11 @@ Yojimbo → A Fistful of Dollars, ...) get real titles; each pair shares its gen
 bias and differs only in origin, so vec(A Fistful of Dollars) − vec(Yojimbo) = vec(The Ring) −
 vec(Ringu) holds exactly in the true factors. Origin is a strong taste (``ORIGIN_LOADING``):
 a Japanese film's nearest neighbours are other Japanese films, not its American counterpart,
-so only the offset crosses over — plain similarity, the control, does not. Planted movies are
-among the most popular, so a model trained on a few million ratings sees them often enough to
-learn that offset.
+so only the offset crosses over — plain similarity, the control, does not. Measured on the
+true factors, that holds clearly in the catalogues of 10M ratings and more, and only loosely
+at 1M, where a few hundred candidates leave the counterpart near the top even by plain
+similarity. Planted movies are among the most popular, so a model trained on
+a few million ratings sees them often enough to learn that offset.
 
 Who rates what. Movie popularity and user activity are log-normal (a few blockbusters and
 heavy raters, a long tail of both). Each movie's number of ratings is a multinomial draw, and

@@ -21,7 +21,7 @@ How a minibatch is trained (`train_batches`): two parallel phases, each ending i
      row, so there are no racing ``+=`` into shared rows.
 
 Nothing computed depends on which thread ran which shard or task, so results are bit-identical
-for any thread count — which is what lets ``engines.ThreadTuner`` change the count mid-training.
+for any thread count — which is what lets ``threads.ThreadTuner`` change the count mid-training.
 
 Why hand-written products rather than NumPy's BLAS between kernels: OpenBLAS' results change
 with its thread count, so the reproducibility promise would need BLAS pinned to one thread,
@@ -85,7 +85,7 @@ class Adadelta(NamedTuple):
     """Adadelta's hyper-parameters as float32, rounded as NumPy rounds the reference's scalars.
 
     Scalars only: a tuple holding an array would be reference-counted at every call that
-    passes it on — per parameter, in the update loops (measured: twice as slow).
+    passes it on — per parameter, in the update loops (measured: much slower).
     """
 
     lr: np.float32
@@ -116,8 +116,8 @@ def matmul_abt(a, b, out):
 
     Both operands are read along K, contiguously. Four rows of ``a`` meet four rows of ``b``
     per pass, so sixteen running sums (vectors along K, once LLVM has vectorised the loop)
-    stay in registers and each load feeds four multiply-adds. (A 2 × 4 block ran the first
-    layer's product at 60% of this speed: ``benchmarks/bench_kernels.py``.)
+    stay in registers and each load feeds four multiply-adds. (A 2 × 4 block was much slower
+    on the first layer's product: ``benchmarks/results/bench_kernels_before.md``.)
     """
     m_rows, depth = a.shape
     n_rows = b.shape[0]
@@ -176,8 +176,8 @@ def total(x):
 
 @kernel
 def transpose_into(a, out):
-    """``out[...] = a.T``, writing ``out`` row by row (measured: 1.8–3.5× faster than by row
-    of ``a``, as contiguous stores matter more here than contiguous loads)."""
+    """``out[...] = a.T``, writing ``out`` row by row (measured: faster than by row of ``a``,
+    as contiguous stores matter more here than contiguous loads)."""
     for j in range(a.shape[1]):
         for i in range(a.shape[0]):
             out[j, i] = a[i, j]
@@ -218,8 +218,8 @@ def shard_forward(movie_table, user_table, movie_ids, user_ids, dense, dense_t, 
     for r in range(rows):  # ask for every row first: their trips to memory overlap
         prefetch_row(movie_table, movie_ids[r])
         prefetch_row(user_table, user_ids[r])
-    for r in range(rows):  # Embedding + Concatenate, element by element (a slice
-        movie, user = movie_ids[r], user_ids[r]  # assignment costs four times as much)
+    for r in range(rows):  # Embedding + Concatenate, element by element (measured: a slice
+        movie, user = movie_ids[r], user_ids[r]  # assignment per row costs several times more)
         for j in range(dim):
             x[r, j] = movie_table[movie, j]
             x[r, dim + j] = user_table[user, j]
@@ -343,7 +343,7 @@ def adadelta_rule(g, accum_grad, accum_update, lr, rho, one_minus_rho, eps):
 
     Reference: `optim.adadelta_rule`, operation for operation. The hyper-parameters come as
     plain scalars, unpacked from `Adadelta` before the loop: read from the tuple inside it,
-    they kept the loop from vectorising (measured: 2.5× slower).
+    they kept the loop from vectorising (measured: much slower).
     """
     accum_grad = rho * accum_grad + one_minus_rho * g * g
     delta = np.sqrt(accum_update + eps) / np.sqrt(accum_grad + eps) * g
