@@ -72,6 +72,7 @@ class NumbaEngine:
         self.dense_names = [name for name in net.params if name not in EMBEDDINGS]
         self.layout = _dense_layout(net)
         self.workspaces = {}  # kernels.Workspace by (batch size, threads)
+        self.powers_of_rho = (None, None)  # (rho, kernels.rho_powers(rho)), made when needed
 
     def train_batches(self, order, batch_size, first_batch, n_batches) -> np.ndarray:
         if not self.workspaces:  # compile (or load) the kernel before timing anything
@@ -132,9 +133,9 @@ class NumbaEngine:
 
     def _rho_powers(self) -> np.ndarray:
         rho = self.optimizer.rho
-        if getattr(self, "_powers_of", None) != rho:
-            self._powers_of, self._powers = rho, kernels.rho_powers(rho)
-        return self._powers
+        if self.powers_of_rho[0] != rho:
+            self.powers_of_rho = (rho, kernels.rho_powers(rho))
+        return self.powers_of_rho[1]
 
     def _pack_dense(self) -> kernels.DenseLayers:
         """Dense parameters and their (caught-up) Adadelta averages as flat vectors."""
