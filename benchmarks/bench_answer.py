@@ -60,6 +60,17 @@ CHILD_TIMEOUT = 4 * 3600  # seconds
 
 # ====================================================================== what is measured
 
+def one_pair_truth():
+    """A generator's answer key for one movie and one user with latent rating 0, whose
+    stars are 3 or 4 with equal chance: the doctests' example."""
+    from types import SimpleNamespace
+    return SimpleNamespace(movie_factors=np.zeros((1, 1), np.float32),
+                           movie_bias=np.zeros(1, np.float32),
+                           user_factors=np.zeros((1, 1), np.float32),
+                           user_bias=np.zeros(1, np.float32),
+                           cut_points=np.array([-1e9, -1e9, 0.0, 1e9], np.float32))
+
+
 def expected_stars(movie, user, truth, noise_scale):
     """The mean rating the generator's ordered logit gives each (movie, user): the best
     prediction anyone can make, since only the logistic noise is left unexplained.
@@ -67,12 +78,7 @@ def expected_stars(movie, user, truth, noise_scale):
     With latent mean μ, noise scale s and cut points c_k, P(stars > k) = σ((μ − c_k) / s),
     so E[stars] = 1 + Σ_k σ((μ − c_k) / s).
 
-    >>> from types import SimpleNamespace
-    >>> truth = SimpleNamespace(movie_factors=np.zeros((1, 1), np.float32),
-    ...                         movie_bias=np.zeros(1, np.float32),
-    ...                         user_factors=np.zeros((1, 1), np.float32),
-    ...                         user_bias=np.zeros(1, np.float32),
-    ...                         cut_points=np.array([-1e9, -1e9, 0.0, 1e9], np.float32))
+    >>> truth = one_pair_truth()  # latent 0, cut points at -inf, -inf, 0, +inf
     >>> expected_stars(np.array([0]), np.array([0]), truth, noise_scale=0.6)  # 3 + P(latent > 0)
     array([3.5])
     """
@@ -86,12 +92,8 @@ def expected_stars(movie, user, truth, noise_scale):
 def generator_floor(ratings, truth, noise_scale, chunk=1_000_000) -> float:
     """RMSE of `expected_stars` against ``ratings``' stars: what no model can beat on average.
 
+    >>> truth = one_pair_truth()  # latent 0, cut points at -inf, -inf, 0, +inf
     >>> from types import SimpleNamespace
-    >>> truth = SimpleNamespace(movie_factors=np.zeros((1, 1), np.float32),
-    ...                         movie_bias=np.zeros(1, np.float32),
-    ...                         user_factors=np.zeros((1, 1), np.float32),
-    ...                         user_bias=np.zeros(1, np.float32),
-    ...                         cut_points=np.array([-1e9, -1e9, 0.0, 1e9], np.float32))
     >>> rated = SimpleNamespace(movie=np.array([0, 0]), user=np.array([0, 0]),
     ...                         rating=np.array([3, 4], np.int8))
     >>> generator_floor(rated, truth, noise_scale=0.6)
