@@ -191,7 +191,8 @@ def view2d(flat, offset, rows, cols):
 
 # -- phase 1: the network on one shard ----------------------------------------------------------
 #
-# A shard's activations live in one scratch vector: layer l's input at ``act_off[l]``.
+# A shard's activations live in one scratch vector: layer l's input from
+# ``activation_offsets(layout, rows)[l]`` on, kept for the backward pass.
 
 @kernel
 def activation_offsets(layout, rows):
