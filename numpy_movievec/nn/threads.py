@@ -19,8 +19,8 @@ from ..checks import BadValueError
 
 
 @contextmanager
-def numba_threads(threads: int | None):
-    """Run the block with ``threads`` Numba threads (None: leave the setting alone).
+def numba_threads(threads: int):
+    """Run the block with ``threads`` Numba threads, then restore the setting.
 
     Numba fixes its ceiling, ``NUMBA_NUM_THREADS`` (default: the core count), at import; only
     fewer threads can be asked for later.
@@ -29,9 +29,6 @@ def numba_threads(threads: int | None):
     ...     numba.get_num_threads()
     1
     """
-    if threads is None:
-        yield
-        return
     check_threads(threads)
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
