@@ -7,7 +7,7 @@ Everything here is single-threaded (the script pins NumPy's BLAS and Numba to on
 importing them, so the comparison is core for core), and times the engine's own kernels — the
 functions ``kernels.train_batches`` calls — never copies of them:
 
-1. `kernels.matmul_abt` against NumPy's BLAS (OpenBLAS) on the products one shard of a
+1. `kernels.matmul` against NumPy's BLAS (OpenBLAS) on the products one shard of a
    batch-1024 step computes, in GFLOP/s.
 2. One batch-1024 training step taken apart, phase by phase: the shards (`train_shard`: gather,
    forward, loss, backward), the dense updates (`update_dense_rows` over every block), and the
@@ -65,18 +65,24 @@ def cpu_seconds(step, calls):
 
 
 def matmul_table(rng, shard):
+    """`kernels.matmul` on one shard's products, shaped and laid out as `shard_backward` and
+    `shard_forward` pass them (the weight gradient reads xᵀ through a transposed view)."""
     rows = ["| product (one shard) | ours µs | ours GFLOP/s | OpenBLAS µs | OpenBLAS GFLOP/s |",
             "|---|---:|---:|---:|---:|"]
-    for label, m, k, n in [("forward, first layer", shard, 80, 64),
-                           ("forward / dx, hidden layer", shard, 64, 64),
-                           ("weight gradient (K = shard rows)", 64, shard, 64)]:
+    for label, m, k, n, transposed in [("forward, first layer", shard, 80, 64, False),
+                                       ("forward / dx, hidden layer", shard, 64, 64, False),
+                                       ("dx, first layer", shard, 64, 80, False),
+                                       ("weight gradient xᵀ·d (K = shard rows)", 64, shard, 64,
+                                        True)]:
         a = rng.standard_normal((m, k)).astype(np.float32)
-        b = rng.standard_normal((n, k)).astype(np.float32)
+        if transposed:
+            a = np.ascontiguousarray(a.T).T
+        b = rng.standard_normal((k, n)).astype(np.float32)
         out = np.empty((m, n), dtype=np.float32)
-        kernels.matmul_abt(a, b, out)
-        np.testing.assert_allclose(out, a @ b.T, rtol=1e-4, atol=1e-4)
-        ours = cpu_seconds(lambda: kernels.matmul_abt(a, b, out), 2000)
-        blas = cpu_seconds(lambda: np.matmul(a, b.T, out=out), 2000)
+        kernels.matmul(a, b, out)
+        np.testing.assert_allclose(out, a @ b, rtol=1e-4, atol=1e-4)
+        ours = cpu_seconds(lambda: kernels.matmul(a, b, out), 2000)
+        blas = cpu_seconds(lambda: np.matmul(a, b, out=out), 2000)
         flop = 2 * m * k * n
         rows.append(f"| {label}: ({m}×{k})·({k}×{n}) | {ours * 1e6:.1f} | {flop / ours / 1e9:.1f} "
                     f"| {blas * 1e6:.1f} | {flop / blas / 1e9:.1f} |")

@@ -23,15 +23,31 @@ hidden_layers = st.lists(st.integers(1, 9), max_size=3).map(tuple)
 
 # -- dense algebra ----------------------------------------------------------------------------
 
-@settings(max_examples=40, deadline=None)
-@given(m=st.integers(0, 9), n=st.integers(0, 9), k=st.integers(0, 9), seed=seeds)
-def test_matmul_abt_equals_numpy(m, n, k, seed):
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(0, 11), n=st.sampled_from([0, 1, 5, 16, 17, 64, 80, 97]),
+       k=st.integers(0, 70), a_transposed=st.booleans(), seed=seeds)
+def test_matmul_equals_numpy(m, n, k, a_transposed, seed):
+    """Whole SIMD blocks (64 and 16 columns), leftover rows and columns, and ``a`` read
+    through a transposed view (as the weight gradient reads xᵀ)."""
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((m, k)).astype(np.float32)
-    b = rng.standard_normal((n, k)).astype(np.float32)
+    if a_transposed:
+        a = np.ascontiguousarray(a.T).T
+    b = rng.standard_normal((k, n)).astype(np.float32)
     out = np.full((m, n), np.nan, dtype=np.float32)
-    kernels.matmul_abt(a, b, out)
-    np.testing.assert_allclose(out, a.astype(np.float64) @ b.T, rtol=1e-5, atol=1e-5)
+    kernels.matmul(a, b, out)
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_writes_only_its_block():
+    """``out`` may be a view inside a bigger buffer: the floats around it stay untouched."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((9, 7)).astype(np.float32)
+    b = rng.standard_normal((7, 80)).astype(np.float32)
+    buffer = np.full(2 + 9 * 80 + 2, 7.0, dtype=np.float32)
+    kernels.matmul(a, b, buffer[2:-2].reshape(9, 80))
+    np.testing.assert_allclose(buffer[2:-2].reshape(9, 80), a @ b, rtol=1e-5, atol=1e-5)
+    assert (buffer[:2] == 7).all() and (buffer[-2:] == 7).all()
 
 
 # -- phase 1: one shard against RatingNet.forward / backward ----------------------------------
@@ -61,8 +77,8 @@ class Shard:
     def forward(self):
         return kernels.shard_forward(self.net.params["movie_embedding"],
                                      self.net.params["user_embedding"], self.movie_ids,
-                                     self.user_ids, self.dense.values, self.dense_t,
-                                     self.dense.layout, self.act)
+                                     self.user_ids, self.dense.values, self.dense.layout,
+                                     self.act)
 
     def reference_grads(self, dprediction):
         _, cache = self.net.forward(self.movie_ids, self.user_ids)
@@ -96,8 +112,8 @@ def test_shard_backward_equals_ratingnet_backward(seed, dim, hidden, rows):
     shard = Shard(seed, dim, hidden, rows)
     dprediction = np.random.default_rng(seed).standard_normal(rows).astype(np.float32)
     shard.forward()
-    kernels.shard_backward(dprediction, shard.dense.values, shard.dense.layout, shard.act,
-                           shard.grad, shard.scratch, shard.d_inputs)
+    kernels.shard_backward(dprediction, shard.dense.values, shard.dense_t, shard.dense.layout,
+                           shard.act, shard.grad, shard.scratch, shard.d_inputs)
     expected, _ = shard.reference_grads(dprediction)
     for name, grad in shard.dense_grads().items():
         np.testing.assert_allclose(grad, expected[name], rtol=1e-4, atol=1e-5, err_msg=name)

@@ -25,8 +25,9 @@ for any thread count — which is what lets ``threads.ThreadTuner`` change the c
 
 Why hand-written products rather than NumPy's BLAS between kernels: OpenBLAS' results change
 with its thread count, so the reproducibility promise would need BLAS pinned to one thread,
-and every layer would cost a Python call. `matmul_abt` is measured against single-threaded
-OpenBLAS in ``benchmarks/bench_kernels.py`` (results in ``benchmarks/results/``).
+and every layer would cost a Python call. `matmul` (whose whole blocks are `simd.multiply_block`)
+is measured against single-threaded OpenBLAS in ``benchmarks/bench_kernels.py`` (results in
+``benchmarks/results/``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import numpy as np
 from numba import prange
 
 from ..jit import njit_cached, prefetch_row
+from .simd import BLOCK_ROWS, LANES, multiply_block
 
 # NumPy's error model: x / 0 gives inf instead of raising, so LLVM may vectorise divisions
 # (Python's model needs a zero test before each one). Our divisors are never zero.
@@ -111,58 +113,36 @@ def rho_powers(rho, n=4096) -> np.ndarray:
 # -- dense algebra ----------------------------------------------------------------------------
 
 @kernel(fastmath=REORDER_SUMS)
-def matmul_abt(a, b, out):
-    """``out[...] = a @ b.T`` for row-major a (M, K) and b (N, K). Reference: NumPy's ``@``.
+def matmul(a, b, out):
+    """``out[...] = a @ b`` for float32 a (M, K) of any strides, C-contiguous b (K, N) and out.
+    Reference: NumPy's ``@``.
 
-    Both operands are read along K, contiguously. Four rows of ``a`` meet four rows of ``b``
-    per pass, so sixteen running sums (vectors along K, once LLVM has vectorised the loop)
-    stay in registers and each load feeds four multiply-adds. (A 2 × 4 block was much slower
-    on the first layer's product: ``benchmarks/results/bench_kernels_before.md``.)
+    Whole blocks of 4 rows go to `simd.multiply_block`, 64 columns at a time, then 16. What is
+    left (the last M % 4 rows, the last N % 16 columns) is summed here: rows by broadcasting
+    each ``a[m, k]`` along ``b``'s row k, columns as dot products.
     """
     m_rows, depth = a.shape
-    n_rows = b.shape[0]
-    m_four, n_four = m_rows - m_rows % 4, n_rows - n_rows % 4
-    for m in range(0, m_four, 4):
-        for n in range(0, n_four, 4):
-            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = np.float32(0)
-            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = np.float32(0)
-            for k in range(depth):
-                a0, a1, a2, a3 = a[m, k], a[m + 1, k], a[m + 2, k], a[m + 3, k]
-                b0, b1, b2, b3 = b[n, k], b[n + 1, k], b[n + 2, k], b[n + 3, k]
-                s00 += a0 * b0
-                s01 += a0 * b1
-                s02 += a0 * b2
-                s03 += a0 * b3
-                s10 += a1 * b0
-                s11 += a1 * b1
-                s12 += a1 * b2
-                s13 += a1 * b3
-                s20 += a2 * b0
-                s21 += a2 * b1
-                s22 += a2 * b2
-                s23 += a2 * b3
-                s30 += a3 * b0
-                s31 += a3 * b1
-                s32 += a3 * b2
-                s33 += a3 * b3
-            out[m, n], out[m, n + 1], out[m, n + 2], out[m, n + 3] = s00, s01, s02, s03
-            out[m + 1, n], out[m + 1, n + 1], out[m + 1, n + 2], out[m + 1, n + 3] = s10, s11, s12, s13
-            out[m + 2, n], out[m + 2, n + 1], out[m + 2, n + 2], out[m + 2, n + 3] = s20, s21, s22, s23
-            out[m + 3, n], out[m + 3, n + 1], out[m + 3, n + 2], out[m + 3, n + 3] = s30, s31, s32, s33
-        for n in range(n_four, n_rows):
-            for i in range(m, m + 4):
-                out[i, n] = dot(a[i], b[n])
-    for m in range(m_four, m_rows):
-        for n in range(n_rows):
-            out[m, n] = dot(a[m], b[n])
-
-
-@kernel(fastmath=REORDER_SUMS)
-def dot(x, y):
-    total = np.float32(0)
-    for k in range(len(x)):
-        total += x[k] * y[k]
-    return total
+    n_cols = b.shape[1]
+    block_rows = m_rows - m_rows % BLOCK_ROWS
+    wide, narrow = n_cols - n_cols % (4 * LANES), n_cols - n_cols % LANES
+    for m in range(0, block_rows, BLOCK_ROWS):
+        for n in range(0, wide, 4 * LANES):
+            multiply_block(a, b, out, m, n, 4)
+        for n in range(wide, narrow, LANES):
+            multiply_block(a, b, out, m, n, 1)
+        for i in range(m, m + BLOCK_ROWS):
+            for n in range(narrow, n_cols):
+                dot = np.float32(0)
+                for k in range(depth):
+                    dot += a[i, k] * b[k, n]
+                out[i, n] = dot
+    for i in range(block_rows, m_rows):
+        for n in range(n_cols):
+            out[i, n] = 0
+        for k in range(depth):
+            a_ik = a[i, k]
+            for n in range(n_cols):
+                out[i, n] += a_ik * b[k, n]
 
 
 @kernel(fastmath=REORDER_SUMS)
@@ -206,11 +186,11 @@ def activation_offsets(layout, rows):
 
 
 @kernel
-def shard_forward(movie_table, user_table, movie_ids, user_ids, dense, dense_t, layout, act):
+def shard_forward(movie_table, user_table, movie_ids, user_ids, dense, layout, act):
     """Predictions for one shard's rows; every layer's input is kept in ``act`` for backward.
 
     Reference: `RatingNet.forward` (Embedding, Concatenate, then Dense + ReLU per hidden
-    layer, then the output Dense). ``dense_t`` holds each weight transposed, for `matmul_abt`.
+    layer, then the output Dense).
     """
     rows, dim = len(movie_ids), movie_table.shape[1]
     n_layers = layout.shape[0]
@@ -227,7 +207,7 @@ def shard_forward(movie_table, user_table, movie_ids, user_ids, dense, dense_t, 
     for l in range(n_layers):
         n_in, n_out, w_off, b_off = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3]
         y = view2d(act, offsets[l + 1], rows, n_out)
-        matmul_abt(x, view2d(dense_t, w_off, n_out, n_in), y)  # Dense
+        matmul(x, view2d(dense, w_off, n_in, n_out), y)  # Dense
         add_bias(y, dense[b_off:b_off + n_out], relu=l < n_layers - 1)  # (+ ReLU)
         x = y
     return x[:, 0]
@@ -244,32 +224,34 @@ def add_bias(y, bias, relu):
 
 
 @kernel(fastmath=REORDER_SUMS)
-def shard_backward(dprediction, dense, layout, act, grad, scratch, d_inputs):
+def shard_backward(dprediction, dense, dense_t, layout, act, grad, scratch, d_inputs):
     """Gradients of one shard: dense ones into ``grad`` (flat), dL/d(concat) into ``d_inputs``.
 
     Reference: `RatingNet.backward`. Per layer, last first: dW = xᵀ·d, db = Σ_rows d,
-    dx = d·Wᵀ, then the ReLU mask (x > 0) of the layer below.
+    dx = d·Wᵀ (``dense_t`` holds each Wᵀ), then the ReLU mask (x > 0) of the layer below.
     """
     rows, n_layers = len(dprediction), layout.shape[0]
     offsets = activation_offsets(layout, rows)
-    widest = len(scratch) // (4 * rows)  # the widest layer: scratch holds four of its blocks
+    widest = len(scratch) // (2 * rows)  # the widest layer: scratch holds two of its blocks
     d = view2d(scratch, 0, rows, 1)
     for r in range(rows):
         d[r, 0] = dprediction[r]
-    flip = rows * widest  # ping-pong: d and dx alternate between two quarters of scratch
-    x_t = scratch[2 * rows * widest:]
-    d_t = scratch[3 * rows * widest:]
+    flip = rows * widest  # ping-pong: d and dx alternate between the two halves of scratch
     for l in range(n_layers - 1, -1, -1):
         n_in, n_out, w_off, b_off = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3]
         x = view2d(act, offsets[l], rows, n_in)
-        xt, dt = view2d(x_t, 0, n_in, rows), view2d(d_t, 0, n_out, rows)
-        transpose_into(x, xt)
-        transpose_into(d, dt)
-        matmul_abt(xt, dt, view2d(grad, w_off, n_in, n_out))  # dW = xᵀ·d
+        if n_out == 1:  # dWᵀ = dᵀ·x fills the same floats, with a row to vectorise along
+            matmul(d.T, x, view2d(grad, w_off, 1, n_in))
+        else:
+            matmul(x.T, d, view2d(grad, w_off, n_in, n_out))  # dW = xᵀ·d
+        bias_grad = grad[b_off:b_off + n_out]
         for j in range(n_out):  # db = Σ_rows d
-            grad[b_off + j] = total(dt[j])
+            bias_grad[j] = d[0, j]
+        for r in range(1, rows):
+            for j in range(n_out):
+                bias_grad[j] += d[r, j]
         dx = d_inputs if l == 0 else view2d(scratch, flip, rows, n_in)
-        matmul_abt(d, view2d(dense, w_off, n_in, n_out), dx)  # dx = d·Wᵀ
+        matmul(d, view2d(dense_t, w_off, n_out, n_in), dx)  # dx = d·Wᵀ
         if l > 0:
             for r in range(rows):
                 for i in range(n_in):  # ReLU: x is the layer below's output
@@ -317,10 +299,11 @@ def train_shard(movies, users, dense, dense_t, ids, ratings, batch_size, l2, act
     """
     movie_ids, user_ids = ids
     prediction = shard_forward(movies.weights, users.weights, movie_ids, user_ids,
-                               dense.values, dense_t, dense.layout, act)
+                               dense.values, dense.layout, act)
     dprediction = np.empty(len(prediction), dtype=np.float32)
     sse = squared_error(prediction, ratings, batch_size, dprediction)
-    shard_backward(dprediction, dense.values, dense.layout, act, grad, scratch, d_inputs)
+    shard_backward(dprediction, dense.values, dense_t, dense.layout, act, grad, scratch,
+                   d_inputs)
     if l2 > 0:
         add_l2_gradient(view2d(act, 0, len(prediction), d_inputs.shape[1]), l2, batch_size,
                         d_inputs)
@@ -559,7 +542,7 @@ class Workspace(NamedTuple):
     firsts: np.ndarray  # (2 N_OWNERS, batch): each owner task's scratch
     movie_first_position: np.ndarray  # (movies,) int64 of -1, handed back clean
     user_first_position: np.ndarray  # (users,) the same for the user table
-    dense_t: np.ndarray  # the dense weights, transposed, for the forward products
+    dense_t: np.ndarray  # the dense weights, transposed, for the backward products
     dense_blocks: np.ndarray  # (blocks, 3): (layer, first_row, end_row) of [W; b]
     tasks: np.ndarray  # phase 2's task codes, in loop order
 
@@ -609,11 +592,11 @@ def workspace(batch_size, workers, dense: DenseLayers, dim, table_rows, rating_d
 
 def shard_scratch(layout, rows, workers=1):
     """``(act, scratch)``: for each worker, room for a shard's activations (`shard_forward`)
-    and for the gradients `shard_backward` passes down (four blocks of the widest layer)."""
+    and for the gradients `shard_backward` passes down (two blocks of the widest layer)."""
     act_size = rows * (int(layout[:, 0].sum()) + int(layout[-1, 1]))
     widest = max(int(layout[:, :2].max()), 1)
     return (np.empty((workers, act_size), dtype=np.float32),
-            np.empty((workers, 4 * rows * widest), dtype=np.float32))
+            np.empty((workers, 2 * rows * widest), dtype=np.float32))
 
 
 def dense_blocks(layout) -> np.ndarray:
@@ -650,11 +633,9 @@ def predict_rows(movie_table, user_table, dense, layout, movies, users, out):
     """
     chunk = MAX_SHARD_ROWS
     n_chunks = (len(movies) + chunk - 1) // chunk
-    dense_t = np.empty_like(dense)
-    transpose_weights(dense, layout, dense_t)
     act_size = activation_offsets(layout, chunk)[-1]
     for c in prange(n_chunks):
         lo, hi = c * chunk, min((c + 1) * chunk, len(movies))
         act = np.empty(act_size, dtype=np.float32)
         out[lo:hi] = shard_forward(movie_table, user_table, movies[lo:hi].astype(np.int64),
-                                   users[lo:hi].astype(np.int64), dense, dense_t, layout, act)
+                                   users[lo:hi].astype(np.int64), dense, layout, act)
