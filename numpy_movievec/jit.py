@@ -49,13 +49,14 @@ def njit_cached(function=None, **options):
 
 @intrinsic
 def prefetch_row(typingctx, array, row):
-    """Ask the CPU to start loading row ``row`` of a C-contiguous 2-D array into its caches.
+    """Ask the CPU to start loading row ``row`` of a C-contiguous 2-D array into its caches
+    (of a 1-D array: element ``row``, as in a table's per-row counters).
 
     Compiles to one ``prefetcht0`` per 64-byte cache line of the row (LLVM's ``llvm.prefetch``:
     read, keep in all cache levels). It changes no value and never faults, so it can be issued
     for many rows ahead of the loop that uses them; their trips to memory then overlap.
     """
-    if not (isinstance(array, types.Array) and array.ndim == 2 and array.layout == "C"
+    if not (isinstance(array, types.Array) and array.ndim in (1, 2) and array.layout == "C"
             and isinstance(row, types.Integer)):
         return None
 
@@ -67,7 +68,8 @@ def prefetch_row(typingctx, array, row):
         index = context.cast(builder, args[1], row_type, types.int64)
         start = builder.add(builder.ptrtoint(data.data, i64), builder.mul(index, row_bytes))
         itemsize = context.get_abi_sizeof(context.get_data_type(array_type.dtype))
-        n_bytes = builder.mul(builder.extract_value(data.shape, 1), ir.Constant(i64, itemsize))
+        row_items = builder.extract_value(data.shape, 1) if array_type.ndim == 2 else ir.Constant(i64, 1)
+        n_bytes = builder.mul(row_items, ir.Constant(i64, itemsize))
         prefetch = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0")
         read, keep_everywhere, data_cache = (ir.Constant(i32, v) for v in (0, 3, 1))

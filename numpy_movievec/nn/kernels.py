@@ -370,14 +370,23 @@ def update_embedding_rows(table, ids, positions, counts, d_inputs, column, step,
     ``first_position`` is a table-sized scratch of -1, handed back clean; ``firsts`` a
     batch-sized scratch.
 
-    Written for speed, each measured: the first pass asks the CPU to fetch each row's weights
-    and averages (`prefetch_row`), so their trips to memory overlap instead of queueing;
-    tables are indexed element by element, not through row views (a view per row and array
-    cost more than the row's arithmetic); the hyper-parameters are unpacked before the loop.
+    Written for speed, each measured: a first pass asks the CPU to fetch everything the rows
+    need from memory (`prefetch_row`: their weights and averages, and their entries in the
+    table-sized ``first_position`` and ``row_step``, which miss the cache as often as the rows
+    do), so those trips overlap instead of queueing; tables are indexed element by element,
+    not through row views (a view per row and array cost more than the row's arithmetic); the
+    hyper-parameters are unpacked before the loop.
     """
     weights, accum_grad, accum_update, row_step = table
     lr, rho, one_minus_rho, eps = adadelta.lr, adadelta.rho, adadelta.one_minus_rho, adadelta.eps
     dim = weights.shape[1]
+    for s in range(len(counts)):
+        for i in range(counts[s]):
+            row = ids[positions[s, i]]
+            for array in (first_position, row_step):
+                prefetch_row(array, row)
+            for array in (weights, accum_grad, accum_update):
+                prefetch_row(array, row)
     n_rows = 0
     for s in range(len(counts)):
         for i in range(counts[s]):
@@ -388,9 +397,6 @@ def update_embedding_rows(table, ids, positions, counts, d_inputs, column, step,
                 first_position[row] = p
                 firsts[n_rows] = p
                 n_rows += 1
-                prefetch_row(weights, row)
-                prefetch_row(accum_grad, row)
-                prefetch_row(accum_update, row)
             else:
                 for j in range(column, column + dim):
                     d_inputs[first, j] += d_inputs[p, j]
