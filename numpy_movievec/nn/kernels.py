@@ -55,7 +55,7 @@ PRANGE_ONLY = dict(prange=True, comprehension=False, setitem=False, reduction=Fa
 REORDER_SUMS = {"reassoc", "contract", "nsz", "arcp"}
 
 MAX_SHARD_ROWS = 128  # rows per shard: enough to amortise the weight gradients (see shard_rows)
-MIN_SHARD_ROWS = 32
+MIN_SHARD_ROWS = 16  # so that a batch of 32 is two shards, one per core
 N_OWNERS = 8  # embedding rows are updated by owner: row index modulo N_OWNERS
 DENSE_TASK_SIZE = 1024  # parameters per dense update task, about
 
@@ -561,7 +561,7 @@ def shard_rows(batch_size: int) -> int:
     shard) are spread over many ratings.
 
     >>> shard_rows(32), shard_rows(1024), shard_rows(4096)
-    (32, 128, 128)
+    (16, 128, 128)
     """
     return min(MAX_SHARD_ROWS, max(MIN_SHARD_ROWS, (batch_size + 7) // 8))
 
