@@ -17,8 +17,12 @@ memory are its own. Threads: a number n sets OMP/OPENBLAS/MKL_NUM_THREADS=n and 
 as ``fit(threads=n)`` passes it to our engines, or as ``torch.set_num_threads(n)``; ``auto``
 sets nothing: each library's default (ours: ``fit``'s ``threads="auto"``). A cell warms up on a
 few batches (torch.compile compiles, Numba loads its cached code), then ``--repeats`` times
-draws a permutation (not timed) and trains whole batches for one pass or ``--seconds``; the
-table shows the median rate and the peak memory (VmHWM, reset after the warm-up). Ours are
+draws a permutation (not timed) and trains whole batches for one pass or ``--seconds``. The
+sweep over all cells runs ``--rounds`` times, so that every cell is sampled at several moments
+of the run: this machine's speed drifts by itself over minutes (the same cell measured 1.4M
+and 1.7M ratings/s minutes apart), and cells measured at one moment each would compare
+moments, not variants. The table shows the median rate over every pass of every round and the
+peak memory (VmHWM, reset after the warm-up). Ours are
 timed through ``engine.train_batches``, the loop ``fit`` runs; the others take pre-shuffled
 tensors (arrays for Keras), one step per batch. ``--contended`` keeps one core busy while each
 cell runs (``OTHER_WORK``) and writes bench_train_contended.md beside the quiet report.
@@ -76,7 +80,7 @@ WARM_UP_BATCHES = 5
 CALLS_PER_BOX = 20  # aim for train() calls of about a twentieth of the time box
 CELL_TIMEOUT = 1800  # seconds; a cell still running then is stopped and reported as failed
 QUICK = dict(ratings=30_000, movies=500, users=3_000, epoch_ratings=100_000,
-             batch_sizes="32,1024", threads="1,2,auto", repeats=1, seconds=0.3)
+             batch_sizes="32,1024", threads="1,2,auto", repeats=1, rounds=1, seconds=0.3)
 
 
 def netflix_sizes():
@@ -344,23 +348,41 @@ def measure_cells(args, files):
         print("compiling (or loading) the Numba kernels ...", file=sys.stderr)
         in_child({"kind": "compile", "variant": "numba", "batch_size": args.batch_sizes[0],
                   "threads": "auto", **files}, "compile")
-    cells = []
-    for batch_size in args.batch_sizes:
-        for threads in args.threads:
-            for variant in args.variants:
-                if batch_size not in ONLY_AT.get(variant, (batch_size,)):
-                    continue
-                label = f"{variant}, batch {batch_size}, threads {threads}"
-                spec = {"kind": "cell", "variant": variant, "batch_size": batch_size,
-                        "threads": threads, "repeats": args.repeats, "seconds": args.seconds,
-                        **files}
-                result = in_child(spec, label, threads, args.contended)
-                if "rate" in result:
-                    print(f"  {label}: {result['rate']:,.0f} ratings/s, "
-                          f"peak {result['peak_rss_mb']:,.0f} MB", file=sys.stderr)
-                cells.append({"variant": variant, "batch_size": batch_size, "threads": threads,
-                              "result": result})
-    return cells
+    cells = {}
+    for round_number in range(1, args.rounds + 1):
+        print(f"round {round_number} of {args.rounds}", file=sys.stderr)
+        for batch_size in args.batch_sizes:
+            for threads in args.threads:
+                for variant in args.variants:
+                    if batch_size not in ONLY_AT.get(variant, (batch_size,)):
+                        continue
+                    label = f"{variant}, batch {batch_size}, threads {threads}"
+                    spec = {"kind": "cell", "variant": variant, "batch_size": batch_size,
+                            "threads": threads, "repeats": args.repeats,
+                            "seconds": args.seconds, **files}
+                    result = in_child(spec, label, threads, args.contended)
+                    if "rate" in result:
+                        print(f"  {label}: {result['rate']:,.0f} ratings/s, "
+                              f"peak {result['peak_rss_mb']:,.0f} MB", file=sys.stderr)
+                    cell = cells.setdefault((variant, batch_size, threads),
+                                            {"variant": variant, "batch_size": batch_size,
+                                             "threads": threads, "rounds": []})
+                    cell["rounds"].append(result)
+    for cell in cells.values():
+        cell["result"] = merged_rounds(cell["rounds"])
+    return list(cells.values())
+
+
+def merged_rounds(rounds):
+    """A cell's result over its rounds: the median rate of all their passes, the highest peak
+    memory; the first failure if any round failed."""
+    failed = [result for result in rounds if "rate" not in result]
+    if failed:
+        return failed[0]
+    runs = [run for result in rounds for run in result["runs"]]
+    return {"runs": runs, "rate": statistics.median(run["rate"] for run in runs),
+            "peak_rss_mb": max(result["peak_rss_mb"] for result in rounds),
+            "warm_up_seconds": rounds[0]["warm_up_seconds"]}
 
 
 def full_epoch(args, work):
@@ -532,12 +554,13 @@ def markdown(args, facts, measured, store_info, command, seconds):
             f"{args.movies:,} movies × {args.users:,} users; the seed model, every variant "
             f"starting from `RatingNet(seed={SEED})`'s weights. One fresh process per cell: a "
             f"{WARM_UP_BATCHES}-batch warm-up, then {args.repeats} timed pass(es), each one "
-            f"shuffled pass of whole batches or {args.seconds:g} s (the shuffle not timed). "
+            f"shuffled pass of whole batches or {args.seconds:g} s (the shuffle not timed); "
+            f"the sweep over all cells ran {args.rounds} time(s), one round after another. "
             "Threads: a number sets OMP/OPENBLAS/MKL_NUM_THREADS and `threads=` (ours) or "
             "`torch.set_num_threads`; `auto` sets nothing (each library's default). Ours are "
             "timed through `engine.train_batches`, the loop `fit` runs; the others take "
             "pre-shuffled tensors (arrays for Keras), one step per batch.", "",
-            f"## Ratings per second (median of {args.repeats})", "",
+            f"## Ratings per second (median of {args.repeats * args.rounds} passes)", "",
             "\"numba ÷ fastest peer\": numba at this thread count over the fastest PyTorch or "
             "Keras cell at this batch size (any thread count). —: not run at this batch size.",
             "", *cells_table(args, measured, "rate", count, versus_peers=True), "",
@@ -583,7 +606,8 @@ def parse_args(argv=None):
     add("--threads", help="comma-separated counts and/or auto (default 1,2,auto)")
     add("--variants", default=",".join(VARIANTS),
         help=f"comma-separated from {','.join(VARIANTS)}, or none (only the full epoch)")
-    add("--repeats", type=int, help="time-boxed passes per cell (default 3)")
+    add("--repeats", type=int, help="time-boxed passes per cell and round (default 1)")
+    add("--rounds", type=int, help="sweeps over all cells, one after another (default 3)")
     add("--seconds", type=float, help="time box per pass (default 3)")
     add("--ratings", type=int, help="ratings in the cells' data set (default 5M)")
     add("--quick", action="store_true", help="smoke test: tiny data, short time boxes")
@@ -603,7 +627,7 @@ def parse_args(argv=None):
     netflix_ratings, netflix_movies, netflix_users = netflix_sizes()
     full = dict(ratings=5_000_000, movies=netflix_movies, users=netflix_users,
                 epoch_ratings=netflix_ratings, batch_sizes="32,256,1024,4096",
-                threads="1,2,auto", repeats=3, seconds=3.0)
+                threads="1,2,auto", repeats=1, rounds=3, seconds=3.0)
     for name, value in (QUICK if args.quick else full).items():
         if getattr(args, name, None) is None:
             setattr(args, name, value)
