@@ -33,6 +33,18 @@ def test_the_tuner_settles_on_the_faster_count(fast, slow):
     assert done[slow] < 0.02 * done[fast]  # probes cost little once it has settled
 
 
+def test_stretches_of_one_batch_still_try_every_count_first():
+    """A caller that starts with one-batch stretches (as a time-boxed loop does) must not
+    leave the tuner on its first guess for a whole interval: on a busy machine that guess,
+    the most threads, is the slow one."""
+    tuner = ThreadTuner(candidates=[2, 1])
+    busy = lambda threads, n: n * (3.0 if threads == 2 else 1.0) * MS  # noqa: E731
+    assert tuner.run(1, busy) == [(2, 1)]  # all a one-batch stretch can do: try the first count
+    assert tuner.run(1, busy) == [(1, 1)]  # ... and the next one at once, not a second later
+    assert tuner.choice == 1
+    assert tuner.run(64, busy) == [(1, 64)]
+
+
 def test_the_tuner_follows_a_machine_that_gets_busy():
     # quiet: two threads are faster; from stretch 50 on another program holds a core and two
     # threads wait at every barrier (the measured pattern): one thread is faster

@@ -59,8 +59,8 @@ class ThreadTuner:
     several times slower than one, and a probe must stay cheap.
 
     Time is measured in seconds of training (what the pieces report), not in calls, so the
-    rhythm does not depend on how long a stretch is: the first stretch probes every candidate;
-    probes come again after `first_interval` seconds, then twice as long each time the choice
+    rhythm does not depend on how long a stretch is: the first stretches probe every candidate
+    (as many stretches as that takes, when they are only a batch or two long); probes come again after `first_interval` seconds, then twice as long each time the choice
     holds (up to `max_interval`), and at once when the chosen count's rate falls below
     `slowdown` times what it measured — e.g. when another program starts — if fewer threads
     remain to try.
@@ -116,8 +116,10 @@ class ThreadTuner:
                 left = n_batches - sum(count for _, count in pieces)
                 if (threads != self.choice or not self.rates) and left > 0:
                     self._probe(threads, min(probe, left), piece)
-            self._choose()
-            self.next_probe = self.clock + self.interval
+            if all(threads in self.rates for threads in self.candidates):
+                self._choose()
+                self.next_probe = self.clock + self.interval
+            # else the stretch was too short to try every count: go on at the next one
         rest = n_batches - sum(count for _, count in pieces)
         if rest > 0:
             self._observe_choice(rest / max(piece(self.choice, rest), 1e-12))
