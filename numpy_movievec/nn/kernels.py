@@ -521,7 +521,8 @@ def train_batches(movies, users, dense, ratings_data, order, batch_size, first_b
         size = len(batch)
         used = (size + rows - 1) // rows
         for w in prange(workers):  # phase 1: shards
-            train_worker_shards(w, workers, batch, size, work, movies, users, dense,
+            # w as int64: prange's unsigned index would compile phase 1 a second time
+            train_worker_shards(np.int64(w), workers, batch, size, work, movies, users, dense,
                                 ratings_data, l2)
         batch_loss[b] = total(work.shard_sse[:used]) / size
         for k in prange(len(work.tasks)):  # phase 2: updates
