@@ -33,16 +33,35 @@ def test_the_tuner_settles_on_the_faster_count(fast, slow):
     assert done[slow] < 0.02 * done[fast]  # probes cost little once it has settled
 
 
-def test_stretches_of_one_batch_still_try_every_count_first():
-    """A caller that starts with one-batch stretches (as a time-boxed loop does) must not
-    leave the tuner on its first guess for a whole interval: on a busy machine that guess,
-    the most threads, is the slow one."""
+def one_batch_stretches(tuner, seconds_per_batch, stretches):
+    """The count each of ``stretches`` one-batch stretches trained on (a time-boxed loop starts
+    with such stretches)."""
+    return [tuner.run(1, seconds_per_batch)[0][0] for _ in range(stretches)]
+
+
+def test_one_batch_stretches_do_not_leave_a_busy_machine_on_two_threads():
     tuner = ThreadTuner(candidates=[2, 1])
     busy = lambda threads, n: n * (3.0 if threads == 2 else 1.0) * MS  # noqa: E731
-    assert tuner.run(1, busy) == [(2, 1)]  # all a one-batch stretch can do: try the first count
-    assert tuner.run(1, busy) == [(1, 1)]  # ... and the next one at once, not a second later
-    assert tuner.choice == 1
-    assert tuner.run(64, busy) == [(1, 64)]
+    counts = one_batch_stretches(tuner, busy, 60)
+    assert counts[:2] == [2, 1]  # each count at once, not a second later
+    assert counts.count(2) <= 3 and tuner.choice == 1
+    assert tuner.next_probe > tuner.clock  # the round ended: it has decided
+
+
+def test_one_slow_first_batch_does_not_decide():
+    """Two threads are faster, but their very first batch is slow (threads waking up): the
+    tuner keeps timing both until it knows, then settles on two."""
+    tuner = ThreadTuner(candidates=[2, 1])
+    first = [True]
+
+    def quiet(threads, n):
+        slow_start, first[0] = first[0], False
+        return n * (0.55 if threads == 2 else 1.0) * MS + (5 * MS if slow_start else 0)
+
+    counts = one_batch_stretches(tuner, quiet, 200)
+    assert tuner.choice == 2 and tuner.next_probe > tuner.clock
+    assert counts[-100:] == [2] * 100
+    assert counts.count(1) <= 40  # about probe_seconds / 2 of one thread, not a whole interval
 
 
 def test_the_tuner_follows_a_machine_that_gets_busy():

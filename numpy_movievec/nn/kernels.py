@@ -475,8 +475,8 @@ def train_worker_shards(w, workers, batch, size, work, movies, users, dense, rat
     """Phase 1 for worker ``w``: its contiguous run of the batch's shards, on its own scratch.
 
     Gathers each shard's ids and ratings (prefetched first: a shuffled batch reads the columns
-    at random, and at Netflix scale they are far bigger than the caches), sorts its positions by row owner (`sort_by_owner`) and trains it
-    (`train_shard`).
+    at random, and at Netflix scale they are far bigger than the caches), sorts its positions
+    by row owner (`sort_by_owner`) and trains it (`train_shard`).
     """
     all_movies, all_users, all_ratings = ratings_data
     rows = work.act_rows
@@ -554,7 +554,7 @@ class Workspace(NamedTuple):
     firsts: np.ndarray  # (2 N_OWNERS, batch): each owner task's scratch
     movie_first_position: np.ndarray  # (movies,) int64 of -1, handed back clean
     user_first_position: np.ndarray  # (users,) the same for the user table
-    dense_t: np.ndarray  # the dense weights, transposed, for the backward products
+    dense_t: np.ndarray  # the dense weights, transposed, for the products dx = d·Wᵀ
     dense_blocks: np.ndarray  # (blocks, 3): (layer, first_row, end_row) of [W; b]
     tasks: np.ndarray  # phase 2's task codes, in loop order
 

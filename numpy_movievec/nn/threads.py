@@ -59,11 +59,14 @@ class ThreadTuner:
     several times slower than one, and a probe must stay cheap.
 
     Time is measured in seconds of training (what the pieces report), not in calls, so the
-    rhythm does not depend on how long a stretch is: the first stretches probe every candidate
-    (as many stretches as that takes, when they are only a batch or two long); probes come again after `first_interval` seconds, then twice as long each time the choice
-    holds (up to `max_interval`), and at once when the chosen count's rate falls below
-    `slowdown` times what it measured — e.g. when another program starts — if fewer threads
-    remain to try.
+    rhythm does not depend on how long a stretch is. A round of probes ends when every
+    candidate has been timed for at least `probe_seconds` / 2 (or given up on): when stretches
+    are only a few batches long, a round spans several of them, training meanwhile on the
+    count fastest so far — a decision is never taken on one batch's timing, nor put off while
+    the slow count trains. Rounds come again after `first_interval` seconds, then twice as long
+    each time the choice holds (up to `max_interval`), and at once when the chosen count's rate
+    falls below `slowdown` times what it measured — e.g. when another program starts — if
+    fewer threads remain to try.
 
     >>> tuner = ThreadTuner(candidates=[2, 1])
     >>> seconds_per_batch = {2: 0.010, 1: 0.008}  # a busy machine: one thread is faster
@@ -91,6 +94,8 @@ class ThreadTuner:
         self.interval = self.first_interval
         self.clock = 0.0  # seconds trained so far
         self.next_probe = 0.0  # the clock reading at which to probe again
+        self.timed = {}  # threads -> [batches, seconds] trained in the current round of probes
+        self.given_up = set()  # counts whose probe was cut short in this round
 
     def run(self, n_batches: int, train) -> list[tuple[int, int]]:
         """Train ``n_batches`` in pieces by calling ``train(threads, count)`` for each, in order;
@@ -104,26 +109,50 @@ class ThreadTuner:
             if seconds is None:
                 seconds = time.perf_counter() - started
             self.clock += seconds
+            batches_and_seconds = self.timed.setdefault(threads, [0, 0.0])
+            batches_and_seconds[0] += count
+            batches_and_seconds[1] += seconds
             if pieces and pieces[-1][0] == threads:
                 pieces[-1] = (threads, pieces[-1][1] + count)
             else:
                 pieces.append((threads, count))
             return seconds
 
-        if self.clock >= self.next_probe and len(self.candidates) > 1:
+        if self._round_open():
             probe = self._probe_size(n_batches)
-            for threads in self.candidates:
+            for threads in sorted(self.candidates, key=self._seconds_timed):  # least known first
                 left = n_batches - sum(count for _, count in pieces)
-                if (threads != self.choice or not self.rates) and left > 0:
+                if not self._timed_enough(threads) and left > 0:
                     self._probe(threads, min(probe, left), piece)
-            if all(threads in self.rates for threads in self.candidates):
-                self._choose()
-                self.next_probe = self.clock + self.interval
-            # else the stretch was too short to try every count: go on at the next one
+            self._end_round_if_timed()
         rest = n_batches - sum(count for _, count in pieces)
         if rest > 0:
             self._observe_choice(rest / max(piece(self.choice, rest), 1e-12))
+            if self._round_open():  # the rest may have timed the choice enough
+                self._end_round_if_timed()
         return pieces
+
+    def _round_open(self) -> bool:
+        return self.clock >= self.next_probe and len(self.candidates) > 1
+
+    def _end_round_if_timed(self):
+        """Choose and schedule the next round once every count is timed; until then (a short
+        stretch), go on with the fastest so far."""
+        if all(self._timed_enough(threads) for threads in self.candidates):
+            self._choose()
+            self.next_probe = self.clock + self.interval
+            self.timed, self.given_up = {}, set()
+        else:
+            self.choice = max(self.rates, key=self.rates.get)
+
+    def _timed_enough(self, threads) -> bool:
+        """Whether this round knows ``threads``' rate well enough to choose."""
+        if threads == self.choice and self.chosen_rate is not None:
+            return True  # a settled choice is timed by every stretch it trains
+        return threads in self.given_up or self._seconds_timed(threads) >= self.probe_seconds / 2
+
+    def _seconds_timed(self, threads) -> float:
+        return self.timed.get(threads, (0, 0.0))[1]
 
     def _probe_size(self, n_batches):
         """Batches for one probe: about `probe_seconds` at the choice's rate, at most a
@@ -142,8 +171,10 @@ class ThreadTuner:
             done += count
             incumbent = self.rates.get(self.choice) if threads != self.choice else None
             if incumbent and done / seconds < self.give_up * incumbent:
+                self.given_up.add(threads)
                 break
-        self.rates[threads] = done / max(seconds, 1e-12)
+        batches, seconds = self.timed[threads]  # this probe and any before it in the round
+        self.rates[threads] = batches / max(seconds, 1e-12)
 
     def _observe_choice(self, rate):
         self.rates[self.choice] = rate
