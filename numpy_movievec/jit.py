@@ -68,7 +68,8 @@ def prefetch_row(typingctx, array, row):
         index = context.cast(builder, args[1], row_type, types.int64)
         start = builder.add(builder.ptrtoint(data.data, i64), builder.mul(index, row_bytes))
         itemsize = context.get_abi_sizeof(context.get_data_type(array_type.dtype))
-        row_items = builder.extract_value(data.shape, 1) if array_type.ndim == 2 else ir.Constant(i64, 1)
+        row_items = (builder.extract_value(data.shape, 1) if array_type.ndim == 2
+                     else ir.Constant(i64, 1))
         n_bytes = builder.mul(row_items, ir.Constant(i64, itemsize))
         prefetch = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0")

@@ -29,7 +29,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 LANES = 16  # float32s per vector
-BLOCK_ROWS = 4  # rows of ``out`` per block: 4 × 4 sums + 4 loaded vectors fit AVX-512's 32 registers
+BLOCK_ROWS = 4  # rows of ``out`` per block: 4 × 4 sums and 4 loaded vectors fit in 32 registers
 
 
 @intrinsic
