@@ -19,6 +19,10 @@ in ``benchmarks/results/bench_kernels.md``.
 
 The vectors are 16 float32 wide: a 512-bit register where the CPU has them (AVX-512); elsewhere
 LLVM splits each into two or four narrower ones, and the code stays correct.
+
+Numba's on-disk cache notices edits to the file of a cached function, not to this file, whose
+code it inlines: after changing anything here, touch ``kernels.py`` (or delete its cached
+``.nbi``/``.nbc`` files) so the kernels are compiled again.
 """
 
 from __future__ import annotations
