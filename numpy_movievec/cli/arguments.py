@@ -14,7 +14,8 @@ from numpy_movievec.viz import FORMATS
 
 from .commands import (DEMO_KNOWN_SHARE, DEMO_MAP, DEMO_METHOD,
                        DEMO_MODEL, DEMO_RATINGS, FIT, LR, NET, PROG, TRAIN_DEFAULTS, cmd_demo,
-                       cmd_export, cmd_info, cmd_plot, cmd_prepare, cmd_query, cmd_train)
+                       cmd_export, cmd_info, cmd_plot, cmd_prepare, cmd_query, cmd_train,
+                       demo_training)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "Generate synthetic ratings with planted Japanese → American counterparts, "
                  "train, and check that the movie vectors find them.")
     p.add_argument("--ratings", type=_positive, default=DEMO_RATINGS, help="ratings, up to 100M")
-    by_size = ("(default: by --ratings; 1M: 16 epochs of batch 256 at lr 1.0, the seed's; "
-               "10M: 10 of 1024 at lr 4; 100M: 8 of 1024 at lr 4)")
+    by_size = "(default: by --ratings; " + "; ".join(
+        "{}: {epochs} epochs of batch {batch_size} at lr {lr:g}".format(label, **demo_training(n))
+        for label, n in (("1M", 10**6), ("10M", 10**7), ("100M", 10**8))) + ")"
     p.add_argument("--epochs", type=_count, help=f"training epochs {by_size}")
     p.add_argument("--batch-size", type=_positive, help=f"ratings per step {by_size}")
     p.add_argument("--lr", type=_positive_float, help=f"Adadelta learning rate {by_size}")
