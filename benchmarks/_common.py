@@ -13,13 +13,16 @@ import importlib.metadata
 import json
 import os
 import platform
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("numpy", "numba", "pandas", "torch", "keras")
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER", "OPENBLAS_CORETYPE")
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_VARIABLES = (*BLAS_THREAD_VARIABLES, "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER",
+                    "OPENBLAS_CORETYPE")
 BUSY_LOAD = 0.5  # a 1-minute load average above this before a run: not a quiet machine
 
 
@@ -203,6 +206,28 @@ def _text(output):
     return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
+def run_child(script, spec: dict, label: str, env: dict | None = None, timeout=None) -> dict:
+    """Run ``script --child '<spec as JSON>'`` in a fresh Python, ``env`` added to this
+    process's environment; return the JSON object it prints last (`json_from_child`).
+
+    A failure does not stop the run: it is told on standard error under ``label`` and
+    returned as ``{"error": its last error line, "stderr": the tail of its standard error}``.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     script = Path(folder, "child.py")
+    ...     _ = script.write_text("import json, sys; print(json.loads(sys.argv[2])['x'] + 1)")
+    ...     run_child(script, {"x": 1}, "example"), run_child(script, {}, "example")["error"]
+    (2, "KeyError: 'x'")
+    """
+    command = [sys.executable, str(Path(script).resolve()), "--child", json.dumps(spec)]
+    try:
+        return json_from_child(command, {**os.environ, **(env or {})}, timeout)
+    except ChildFailed as failure:
+        print(f"  {label}: FAILED: {failure}\n{failure.stderr}", file=sys.stderr)
+        return {"error": str(failure), "stderr": failure.stderr}
+
+
 # ---------------------------------------------------------------------- reports
 
 def markdown_row(values) -> str:
@@ -212,6 +237,33 @@ def markdown_row(values) -> str:
     '| a | 1 | 2.5 |'
     """
     return "| " + " | ".join(str(v) for v in values) + " |"
+
+
+def markdown_table(header, rows, align: str = "") -> list[str]:
+    """A markdown table's lines: the header, the alignment row, one line per row.
+
+    ``align`` has a letter per column, ``l`` (left) or ``r`` (right); by default every
+    column is right-aligned, as columns of numbers read best.
+
+    >>> markdown_table(["step", "seconds"], [["parse", 1.5]], align="lr")
+    ['| step | seconds |', '| --- | ---: |', '| parse | 1.5 |']
+    """
+    align = align or "r" * len(header)
+    if len(align) != len(header) or set(align) - {"l", "r"}:
+        raise ValueError(f"align needs an l or r for each of {len(header)} columns, not {align!r}")
+    rule = ["---:" if side == "r" else "---" for side in align]
+    return [markdown_row(header), markdown_row(rule), *(markdown_row(row) for row in rows)]
+
+
+def command_line(script) -> str:
+    """The command that started this run, ``script`` relative to the repository's root and
+    the arguments quoted for a shell: what a reader types to run it again.
+
+    >>> command_line(ROOT / "benchmarks" / "bench_x.py").split()[:2]
+    ['python', 'benchmarks/bench_x.py']
+    """
+    words = [os.path.relpath(script, ROOT), *sys.argv[1:]]
+    return "python " + " ".join(shlex.quote(word) for word in words)
 
 
 def write_report(out, markdown: str, raw: dict | None = None) -> list[Path]:

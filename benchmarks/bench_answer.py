@@ -44,8 +44,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import (ChildFailed, describe_machine, json_from_child,  # noqa: E402
-                                machine_facts, markdown_row, peak_memory_mb, write_report)
+from benchmarks._common import (command_line, describe_machine, machine_facts,  # noqa: E402
+                                markdown_table, peak_memory_mb, run_child, write_report)
 
 RESULTS = ROOT / "benchmarks" / "results" / "bench_answer.md"
 SIZES = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
@@ -269,15 +269,13 @@ def run_size(size, partial, threads, stop_at_answer, chosen) -> dict:
             "stop_at_answer": stop_at_answer, "partial": str(partial)}
     print(f"{size}: {ratings:,} ratings, {settings['epochs']} epochs of batch "
           f"{settings['batch_size']}, Adadelta lr {settings['lr']} ...", file=sys.stderr)
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    try:
-        return {**settings, **json_from_child(command, timeout=CHILD_TIMEOUT)}
-    except ChildFailed as failure:
-        print(f"  {size}: FAILED: {failure}\n{failure.stderr}", file=sys.stderr)
-        records = [json.loads(line) for line in partial.read_text().splitlines()
-                   if json.loads(line)["size"] == size] if partial.exists() else []
-        return {**settings, "size": size, "ratings": ratings, "error": str(failure),
-                "per_epoch": records}
+    result = run_child(__file__, spec, size, timeout=CHILD_TIMEOUT)
+    if "error" not in result:
+        return {**settings, **result}
+    records = [json.loads(line) for line in partial.read_text().splitlines()
+               if json.loads(line)["size"] == size] if partial.exists() else []
+    return {**settings, "size": size, "ratings": ratings, "error": result["error"],
+            "per_epoch": records}
 
 
 def markdown(args, facts, results, command, seconds) -> str:
@@ -292,13 +290,11 @@ def markdown(args, facts, results, command, seconds) -> str:
         f"model and training settings as `movievec demo --ratings N` (unless given here), "
         f"threads {args.threads}.",
         "",
-        markdown_row(["ratings", "movies", "users", "epochs, batch, lr", "generated (s)",
-                      "answer at epoch", "minutes to answer", "best first / top 5",
-                      "last valid RMSE (floor)", "peak memory (MB)"]),
-        markdown_row(["---"] * 10),
+        *markdown_table(["ratings", "movies", "users", "epochs, batch, lr", "generated (s)",
+                         "answer at epoch", "minutes to answer", "best first / top 5",
+                         "last valid RMSE (floor)", "peak memory (MB)"],
+                        [_summary(result) for result in results], align="l" * 10),
     ]
-    for result in results:
-        lines.append(markdown_row(_summary(result)))
     lines += ["", "Per epoch (epoch 0: the untrained model). Floor: the RMSE of the best "
               "possible prediction, the expected stars given the generator's true factors. "
               f"Probe R²: a least-squares map from the movie vectors to the true origin, fit on "
@@ -312,11 +308,11 @@ def markdown(args, facts, results, command, seconds) -> str:
             counts = result["planted_counts"]
             lines += [f"Planted films' training ratings: {min(counts):,} to {max(counts):,} "
                       f"(median {int(np.median(counts)):,}).", ""]
-        lines += [markdown_row(["epoch", "minutes", "train RMSE", "valid RMSE", "floor",
-                                "probe R²", "first", "top 5", "median rank",
-                                "control median", "candidates"]),
-                  markdown_row(["---"] * 11)]
-        lines += [markdown_row(_epoch_row(record)) for record in result["per_epoch"]]
+        lines += markdown_table(["epoch", "minutes", "train RMSE", "valid RMSE", "floor",
+                                 "probe R²", "first", "top 5", "median rank", "control median",
+                                 "candidates"],
+                                [_epoch_row(record) for record in result["per_epoch"]],
+                                align="l" * 11)
     lines += ["", f"Curves: `{Path(args.out).with_suffix('.png').name}`.", "",
               describe_machine(facts)]
     return "\n".join(lines) + "\n"
@@ -447,7 +443,7 @@ def main(argv=None):
     if args.child:
         print(json.dumps(measure_size(json.loads(args.child))))
         return
-    command = "python " + " ".join([os.path.relpath(__file__, ROOT), *sys.argv[1:]])
+    command = command_line(__file__)
     facts = machine_facts()
     started = time.perf_counter()
     partial = Path(args.out).with_suffix(".partial.jsonl")

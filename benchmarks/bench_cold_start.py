@@ -30,7 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import describe_machine, machine_facts, write_report  # noqa: E402
+from benchmarks._common import (command_line, describe_machine, machine_facts,  # noqa: E402
+                                markdown_table, write_report)
 
 RESULTS = ROOT / "benchmarks" / "results" / "bench_cold_start.md"
 FIRST_PROGRESS = re.compile(rb"epoch 1:.*ratings/s")  # the progress line of train.ProgressLine
@@ -83,7 +84,7 @@ def main(argv=None):
             print(f"run {run + 1}: first progress line after {seconds[-1]:.1f} s",
                   file=sys.stderr)
     facts["load_average_after"] = list(os.getloadavg())
-    command = "python " + " ".join(["benchmarks/bench_cold_start.py", *sys.argv[1:]])
+    command = command_line(__file__)
     median = statistics.median(seconds)
     markdown = "\n".join([
         "# Cold start: `movievec demo` to its first progress line, nothing compiled yet",
@@ -93,9 +94,9 @@ def main(argv=None):
         "",
         describe_machine(facts),
         "",
-        "| runs | seconds (each) | median | target |",
-        "| ---: | --- | ---: | --- |",
-        f"| {len(seconds)} | {', '.join(f'{s:.1f}' for s in seconds)} | {median:.1f} | ≤ 20 s |",
+        *markdown_table(["runs", "seconds (each)", "median", "target"],
+                        [[len(seconds), ", ".join(f"{s:.1f}" for s in seconds), f"{median:.1f}",
+                          "≤ 20 s"]], align="rlrl"),
         "",
     ])
     print(markdown)

@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import (ChildFailed, describe_machine, machine_facts,  # noqa: E402
-                                json_from_child, peak_memory_mb, write_report)
+from benchmarks._common import (ChildFailed, command_line, describe_machine,  # noqa: E402
+                                json_from_child, machine_facts, markdown_table, peak_memory_mb,
+                                write_report)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_data.md"
 LAYOUTS = ("combined", "training_set")
@@ -164,23 +165,21 @@ def measure(args, work):
     return rows, store_bytes
 
 
-def markdown(args, rows, store_bytes, facts, seconds):
+def markdown(args, rows, store_bytes, facts, command, seconds):
+    table = [[name, f"{secs:.2f}", "" if peak_mb is None else f"{peak_mb / 1024:.2f}", target]
+             for name, secs, peak_mb, target in rows]
     lines = [
         "# Data path timings",
         "",
         f"{args.ratings:,} synthetic ratings (`synthetic(seed=0)`), "
         f"store {store_bytes / 1e9:.2f} GB.",
         describe_machine(facts),
-        f"Command: `python3 benchmarks/bench_data.py --ratings {args.ratings}` "
-        f"(total {seconds / 60:.1f} min). Peak RSS per step, from a fresh process each "
-        "(includes ~0.2 GB of interpreter and libraries); files parsed from the page cache.",
+        f"Command: `{command}` (total {seconds / 60:.1f} min). Peak RSS per step, from a "
+        "fresh process each (includes ~0.2 GB of interpreter and libraries); files parsed "
+        "from the page cache.",
         "",
-        "| step | seconds | peak RSS (GB) | target |",
-        "|---|---:|---:|---|",
+        *markdown_table(["step", "seconds", "peak RSS (GB)", "target"], table, align="lrrl"),
     ]
-    for name, secs, peak_mb, target in rows:
-        peak = f"{peak_mb / 1024:.2f}" if peak_mb is not None else ""
-        lines.append(f"| {name} | {secs:.2f} | {peak} | {target} |")
     return "\n".join(lines) + "\n"
 
 
@@ -197,7 +196,7 @@ def main():
     if args.step:
         return run_child(args)
 
-    facts = machine_facts()
+    command, facts = command_line(__file__), machine_facts()
     start = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench_data.", dir=args.workdir))
     try:
@@ -205,7 +204,7 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - start
-    table = markdown(args, rows, store_bytes, facts, seconds)
+    table = markdown(args, rows, store_bytes, facts, command, seconds)
     print(table)
     write_report(args.out, table, {"machine": facts, "config": vars(args), "seconds": seconds,
                                    "store_bytes": store_bytes, "rows": rows})

@@ -5,27 +5,14 @@
     python benchmarks/bench_train.py --full-epoch  # ... plus one 100M-rating fit() epoch
     python benchmarks/bench_train.py --quick       # smoke test: tiny data, every variant
 
-Every variant trains the seed model (Embedding 40 ‖ Embedding 40 → 64 → 64 → 64 → 1, mean
-squared error) on the same synthetic ratings, with Netflix-size tables by default (the user
-table's size is what makes dense PyTorch slow), from the same weights: ``RatingNet(seed=0)``'s,
-saved once per run and loaded by every cell. ``VARIANTS`` below says what each variant runs:
-our two engines, PyTorch as the seed would be translated and as it is made fast (sparse
-gradients, torch.compile), and the seed's own Keras code.
-
-Each (variant, batch size, threads) cell is a fresh process, so its thread settings and peak
-memory are its own. Threads: a number n sets OMP/OPENBLAS/MKL_NUM_THREADS=n and is passed on
-as ``fit(threads=n)`` passes it to our engines, or as ``torch.set_num_threads(n)``; ``auto``
-sets nothing: each library's default (ours: ``fit``'s ``threads="auto"``). A cell warms up on a
-few batches (torch.compile compiles, Numba loads its cached code), then ``--repeats`` times
-draws a permutation (not timed) and trains whole batches for one pass or ``--seconds``. The
-sweep over all cells runs ``--rounds`` times, so that every cell is sampled at several moments
-of the run: this machine's speed drifts by itself over minutes (the same cell measured 1.4M
-and 1.7M ratings/s minutes apart), and cells measured at one moment each would compare
-moments, not variants. The table shows the median rate over every pass of every round and the
-peak memory (VmHWM, reset after the warm-up). Ours are
-timed through ``engine.train_batches``, the loop ``fit`` runs; the others take pre-shuffled
-tensors (arrays for Keras), one step per batch. ``--contended`` keeps one core busy while each
-cell runs (``OTHER_WORK``) and writes bench_train_contended.md beside the quiet report.
+Every variant (``VARIANTS``) trains the seed model (Embedding 40 ‖ Embedding 40 → 64 → 64 →
+64 → 1, mean squared error) from ``RatingNet(seed=0)``'s weights on the same synthetic
+ratings, with Netflix-size tables by default (the user table's size is what makes dense
+PyTorch slow). Each (variant, batch size, threads) cell is a fresh process, so its thread
+settings and peak memory are its own; the report says how a cell is timed. The sweep over
+all cells runs ``--rounds`` times: this machine's speed drifts by itself over minutes (one
+cell measured 1.4M and 1.7M ratings/s minutes apart), and cells measured at one moment each
+would compare moments, not variants.
 
 Results: markdown on stdout and in benchmarks/results/bench_train[_contended].md (``--out``),
 raw numbers and the evaluated targets in the .json beside it.
@@ -35,15 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -52,9 +37,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import (ChildFailed, describe_machine, json_from_child,  # noqa: E402
-                                machine_facts, markdown_row, package_version, peak_memory_mb,
-                                reset_peak_memory, write_report)
+from benchmarks._common import (BLAS_THREAD_VARIABLES, command_line,  # noqa: E402
+                                describe_machine, machine_facts, markdown_table,
+                                package_version, peak_memory_mb, reset_peak_memory, run_child,
+                                write_report)
 
 VARIANTS = {
     "numpy": "our reference engine: one NumPy step per batch",
@@ -71,7 +57,6 @@ VARIANTS = {
 OURS = ("numpy", "numba")  # timed through engine.train_batches, the loop fit() runs
 PEERS = tuple(name for name in VARIANTS if name not in OURS)
 ONLY_AT = {"keras": (32, 1024)}  # batch sizes a slow variant runs at
-BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SPINNER = "while True: pass"
 OTHER_WORK = (f"one `python -c '{SPINNER}'` process, not pinned, same priority, started before "
               "and stopped after each cell's process (and the epoch's)")
@@ -79,16 +64,14 @@ SEED = 0
 WARM_UP_BATCHES = 5
 CALLS_PER_BOX = 20  # aim for train() calls of about a twentieth of the time box
 CELL_TIMEOUT = 1800  # seconds; a cell still running then is stopped and reported as failed
+FULL = dict(ratings=5_000_000, batch_sizes="32,256,1024,4096", rounds=3, seconds=3.0)
 QUICK = dict(ratings=30_000, movies=500, users=3_000, epoch_ratings=100_000,
-             batch_sizes="32,1024", threads="1,2,auto", repeats=1, rounds=1, seconds=0.3)
+             batch_sizes="32,1024", rounds=1, seconds=0.3)
 
 
 def netflix_sizes():
-    """(ratings, movies, users) of the Netflix Prize, from the package.
-
-    Imported here, not at the top: the PyTorch and Keras cells import this script and must
-    not load Numba and the library, or their peak memory would not be their own.
-    """
+    """(ratings, movies, users) of the Netflix Prize, from the package: imported only when
+    asked, as the PyTorch and Keras cells run this script and must not load Numba."""
     from numpy_movievec.data.synthetic import NETFLIX_MOVIES, NETFLIX_RATINGS, NETFLIX_USERS
     return NETFLIX_RATINGS, NETFLIX_MOVIES, NETFLIX_USERS
 
@@ -110,16 +93,13 @@ def generate_data(spec):
 
 def load_columns(store):
     """``(movie, user, rating, n_movies, n_users)`` memory-mapped from a store directory,
-    read directly, without importing the library (see `netflix_sizes`)."""
-    store = Path(store)
-    header = json.loads((store / "header.json").read_text())
-    columns = [np.load(store / f"{name}.npy", mmap_mode="r")
+    read without the library (see `netflix_sizes`)."""
+    header = json.loads((Path(store) / "header.json").read_text())
+    columns = [np.load(Path(store) / f"{name}.npy", mmap_mode="r")
                for name in ("movie", "user", "rating")]
     return (*columns, header["n_movies"], header["n_users"])
 
 
-# ---------------------------------------------------------------------- the variants
-#
 # A trainer offers ``prepare(order)`` (untimed: adopt an epoch's shuffled order),
 # ``train(first_batch, n_batches)`` (timed) and ``batches_per_call`` (how many batches one
 # ``train`` call may take: the harness reads the clock between calls).
@@ -127,7 +107,7 @@ def load_columns(store):
 class EngineTrainer:
     """Our engine (``"numpy"`` or ``"numba"``), driven the way ``fit`` drives it."""
 
-    def __init__(self, engine, data, weights, batch_size, threads):
+    def __init__(self, variant, data, weights, batch_size, threads):
         from numpy_movievec import Adadelta, RatingNet
         from numpy_movievec.nn.engines import ENGINES
         movie, user, rating, n_movies, n_users = data
@@ -135,7 +115,7 @@ class EngineTrainer:
         net.params = {name: weights[name] for name in net.params}  # the run's shared weights
         net.optimizer = Adadelta()  # the seed's: lr 1.0, rho 0.95, eps 1e-7
         movie, user, rating = net.check_batch(movie, user, rating)
-        self.engine = ENGINES[engine](net, net.optimizer, movie, user, rating, threads=threads)
+        self.engine = ENGINES[variant](net, net.optimizer, movie, user, rating, threads=threads)
         self.batch_size = batch_size
         self.batches_per_call = max(1, self.engine.ratings_per_call // batch_size)
 
@@ -147,84 +127,61 @@ class EngineTrainer:
 
 
 class PeerTrainer:
-    """One framework step per batch, on columns gathered in the epoch's order beforehand."""
+    """A PyTorch or Keras model from our weights: one framework step per batch, on columns
+    gathered in the epoch's order beforehand, in the types the framework takes."""
 
     batches_per_call = 1
 
-    def __init__(self, data, batch_size, threads):
-        import torch
+    def __init__(self, variant, data, weights, batch_size, threads):
+        import torch  # Keras runs on it too
         if threads != "auto":
             torch.set_num_threads(threads)
-        self.movie, self.user, self.rating = data[:3]
-        self.batch_size = batch_size
+        self.columns, self.batch_size = data[:3], batch_size
+        framework = keras_model if variant == "keras" else torch_model
+        self.step, self.dtypes, self.as_input = framework(variant, weights)
 
-    def prepare(self, order):
-        self.columns = self.gather(order)
+    def prepare(self, order):  # column by column: one gathered copy at a time
+        self.inputs = [self.as_input(column[order].astype(dtype))
+                       for column, dtype in zip(self.columns, self.dtypes)]
 
     def train(self, first_batch, n_batches):
         size = self.batch_size
         for b in range(first_batch, first_batch + n_batches):
-            self.step(*(column[b * size:(b + 1) * size] for column in self.columns))
+            self.step(*(column[b * size:(b + 1) * size] for column in self.inputs))
 
 
-class TorchTrainer(PeerTrainer):
-    """`TorchRatingNet` from our weights, with the variant's optimizers (and compiler)."""
+def torch_model(variant, weights):
+    """`TorchRatingNet` with the variant's optimizers (and compiler): its training step, and
+    the types of its inputs (movie, user, rating) and how they become tensors."""
+    import torch
 
-    def __init__(self, variant, data, weights, batch_size, threads):
-        super().__init__(data, batch_size, threads)
-        import torch
+    from benchmarks.torch_seed import TorchRatingNet, mean_squared_error
+    model = TorchRatingNet.from_params(weights, sparse=variant != "torch-adadelta")
+    if variant == "torch-adadelta":
+        optimizers = [torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)]
+    else:
+        embeddings = [model.movie_embedding.weight, model.user_embedding.weight]
+        dense = [p for p in model.parameters() if all(p is not e for e in embeddings)]
+        optimizers = [torch.optim.SparseAdam(embeddings), torch.optim.Adam(dense)]
+    head = torch.compile(model.head) if variant == "torch-compile" else model.head
 
-        from benchmarks.torch_seed import TorchRatingNet, mean_squared_error
-        self.torch = torch
-        model = TorchRatingNet.from_params(weights, sparse=variant != "torch-adadelta")
-        if variant == "torch-adadelta":
-            self.optimizers = [torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95,
-                                                    eps=1e-7)]
-        else:
-            embeddings = [model.movie_embedding.weight, model.user_embedding.weight]
-            dense = [p for p in model.parameters() if all(p is not e for e in embeddings)]
-            self.optimizers = [torch.optim.SparseAdam(embeddings), torch.optim.Adam(dense)]
-        head = torch.compile(model.head) if variant == "torch-compile" else model.head
-        self.loss = lambda movies, users, ratings: mean_squared_error(
-            head(model.embed(movies, users)), ratings)
-
-    def gather(self, order):
-        torch = self.torch
-        return (torch.from_numpy(self.movie[order].astype(np.int64)),
-                torch.from_numpy(self.user[order].astype(np.int64)),
-                torch.from_numpy(self.rating[order].astype(np.float32)))
-
-    def step(self, movies, users, ratings):
-        for optimizer in self.optimizers:
+    def step(movies, users, ratings):
+        for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
-        self.loss(movies, users, ratings).backward()
-        for optimizer in self.optimizers:
+        mean_squared_error(head(model.embed(movies, users)), ratings).backward()
+        for optimizer in optimizers:
             optimizer.step()
+    return step, (np.int64, np.int64, np.float32), torch.from_numpy
 
 
-class KerasTrainer(PeerTrainer):
-    """The seed's Keras model (`keras_seed_model`) from our weights, ``train_on_batch``."""
+def keras_model(variant, weights):
+    """The seed's Keras model (`keras_seed_model`) as `torch_model`: ``train_on_batch`` on
+    (N, 1) columns, the seed's inputs."""
+    from benchmarks.torch_seed import keras_seed_model
+    model = keras_seed_model(weights)
+    return (lambda movies, users, ratings: model.train_on_batch([movies, users], ratings),
+            (np.int32, np.int32, np.float32), lambda column: column[:, None])
 
-    def __init__(self, variant, data, weights, batch_size, threads):
-        super().__init__(data, batch_size, threads)
-        from benchmarks.torch_seed import keras_seed_model
-        self.model = keras_seed_model(weights)
-
-    def gather(self, order):
-        return (self.movie[order].astype(np.int32)[:, None],  # (N, 1): the seed's inputs
-                self.user[order].astype(np.int32)[:, None],
-                self.rating[order].astype(np.float32)[:, None])
-
-    def step(self, movies, users, ratings):
-        self.model.train_on_batch([movies, users], ratings)
-
-
-TRAINERS = {"numpy": EngineTrainer, "numba": EngineTrainer, "torch-adadelta": TorchTrainer,
-            "torch-sparseadam": TorchTrainer, "torch-compile": TorchTrainer,
-            "keras": KerasTrainer}
-
-
-# ---------------------------------------------------------------------- the timing harness
 
 def time_box(trainer, order, batch_size, seconds):
     """Train whole batches of ``order`` until one pass is done or ``seconds`` have passed;
@@ -254,8 +211,9 @@ def warmed_up(spec):
     """The cell's trainer after a few batches (torch.compile has compiled, Numba has loaded
     its code, optimizer state is allocated), and the number of ratings."""
     data = load_columns(spec["store"])
-    trainer = TRAINERS[spec["variant"]](spec["variant"], data, dict(np.load(spec["weights"])),
-                                        spec["batch_size"], spec["threads"])
+    trainer_class = EngineTrainer if spec["variant"] in OURS else PeerTrainer
+    trainer = trainer_class(spec["variant"], data, dict(np.load(spec["weights"])),
+                            spec["batch_size"], spec["threads"])
     order = np.random.default_rng([SEED, 0]).permutation(len(data[0]))
     time_box(trainer, order[:WARM_UP_BATCHES * spec["batch_size"]], spec["batch_size"],
              float("inf"))
@@ -305,36 +263,23 @@ def measure_full_epoch(spec):
             "warm_up_peak_rss_mb": warm_up_peak}
 
 
-def child_main(spec):
-    kinds = {"cell": measure_cell, "epoch": measure_full_epoch, "generate": generate_data,
-             "compile": compile_kernels}
-    result = kinds[spec["kind"]](spec)
-    result["peak_rss_mb"] = peak_memory_mb()
-    print(json.dumps(result))
+CHILD_WORK = {"cell": measure_cell, "epoch": measure_full_epoch, "generate": generate_data,
+              "compile": compile_kernels}
 
 
 # ====================================================================== the parent
 
 def in_child(spec, label, threads="auto", contended=False):
-    """Run ``spec`` in a fresh interpreter; its result, or ``{"error": ...}`` if it failed."""
-    env = dict(os.environ)
-    if threads != "auto":
-        env.update({name: str(threads) for name in BLAS_THREADS})
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    with other_work(contended):
-        try:
-            return json_from_child(command, env, timeout=CELL_TIMEOUT)
-        except ChildFailed as failure:
-            print(f"  {label}: FAILED: {failure}\n{failure.stderr}", file=sys.stderr)
-            return {"error": str(failure), "stderr": failure.stderr}
+    """Run ``spec`` in a fresh interpreter with ``threads`` set for its BLAS (and one core
+    kept busy meanwhile if ``contended``); its result, or ``{"error": ...}``."""
+    env = {} if threads == "auto" else dict.fromkeys(BLAS_THREAD_VARIABLES, str(threads))
+    with one_core_busy() if contended else nullcontext():
+        return run_child(__file__, spec, label, env, timeout=CELL_TIMEOUT)
 
 
 @contextmanager
-def other_work(enabled):
-    """With ``enabled``, keep one core busy for the block (`OTHER_WORK`)."""
-    if not enabled:
-        yield
-        return
+def one_core_busy():
+    """Keep one core busy for the block: `OTHER_WORK`."""
     spinner = subprocess.Popen([sys.executable, "-c", SPINNER])
     try:
         yield
@@ -344,33 +289,29 @@ def other_work(enabled):
 
 
 def measure_cells(args, files):
+    """Every cell ``--rounds`` times: ``[{variant, batch_size, threads, rounds, result}]``."""
     if "numba" in args.variants:
         print("compiling (or loading) the Numba kernels ...", file=sys.stderr)
         in_child({"kind": "compile", "variant": "numba", "batch_size": args.batch_sizes[0],
                   "threads": "auto", **files}, "compile")
-    cells = {}
+    cells = [{"variant": variant, "batch_size": batch_size, "threads": threads, "rounds": []}
+             for batch_size in args.batch_sizes for threads in args.threads
+             for variant in args.variants if batch_size in ONLY_AT.get(variant, (batch_size,))]
     for round_number in range(1, args.rounds + 1):
         print(f"round {round_number} of {args.rounds}", file=sys.stderr)
-        for batch_size in args.batch_sizes:
-            for threads in args.threads:
-                for variant in args.variants:
-                    if batch_size not in ONLY_AT.get(variant, (batch_size,)):
-                        continue
-                    label = f"{variant}, batch {batch_size}, threads {threads}"
-                    spec = {"kind": "cell", "variant": variant, "batch_size": batch_size,
-                            "threads": threads, "repeats": args.repeats,
-                            "seconds": args.seconds, **files}
-                    result = in_child(spec, label, threads, args.contended)
-                    if "rate" in result:
-                        print(f"  {label}: {result['rate']:,.0f} ratings/s, "
-                              f"peak {result['peak_rss_mb']:,.0f} MB", file=sys.stderr)
-                    cell = cells.setdefault((variant, batch_size, threads),
-                                            {"variant": variant, "batch_size": batch_size,
-                                             "threads": threads, "rounds": []})
-                    cell["rounds"].append(result)
-    for cell in cells.values():
+        for cell in cells:
+            label = f"{cell['variant']}, batch {cell['batch_size']}, threads {cell['threads']}"
+            spec = {"kind": "cell", "variant": cell["variant"], "batch_size": cell["batch_size"],
+                    "threads": cell["threads"], "repeats": args.repeats,
+                    "seconds": args.seconds, **files}
+            result = in_child(spec, label, cell["threads"], args.contended)
+            if "rate" in result:
+                print(f"  {label}: {result['rate']:,.0f} ratings/s, "
+                      f"peak {result['peak_rss_mb']:,.0f} MB", file=sys.stderr)
+            cell["rounds"].append(result)
+    for cell in cells:
         cell["result"] = merged_rounds(cell["rounds"])
-    return list(cells.values())
+    return cells
 
 
 def merged_rounds(rounds):
@@ -406,7 +347,7 @@ def full_epoch(args, work):
     return result
 
 
-# ---------------------------------------------------------------------- what was measured
+# ====================================================================== what was measured
 
 class Measured:
     """A run's cells and epoch, looked up the way the tables and the targets ask."""
@@ -420,17 +361,16 @@ class Measured:
     def rate(self, variant, batch_size, threads):
         return self.results.get((variant, batch_size, threads), {}).get("rate")
 
-    def fastest_peer(self, batch_size):
-        rates = [result.get("rate") for (variant, batch, _), result in self.results.items()
-                 if variant in PEERS and batch == batch_size]
-        return max(filter(None, rates), default=None)
-
     def versus_peers(self, batch_size, threads=2):
-        return _ratio(self.rate("numba", batch_size, threads), self.fastest_peer(batch_size))
+        """Numba at ``threads`` over the fastest PyTorch or Keras cell at this batch size."""
+        peers = [result.get("rate") for (variant, batch, _), result in self.results.items()
+                 if variant in PEERS and batch == batch_size]
+        fastest = max(filter(None, peers), default=None)
+        return ratio(self.rate("numba", batch_size, threads), fastest)
 
     def default_gain(self, batch_size):
         """Numba with the default threads ("auto") over Numba with one thread."""
-        return _ratio(self.rate("numba", batch_size, "auto"), self.rate("numba", batch_size, 1))
+        return ratio(self.rate("numba", batch_size, "auto"), self.rate("numba", batch_size, 1))
 
     def netflix_epoch(self, key):
         """``key`` of the full epoch's result, if it was the 100M-rating epoch at batch 1024."""
@@ -440,7 +380,7 @@ class Measured:
         return None
 
 
-def _ratio(a, b):
+def ratio(a, b):
     return a / b if a and b else None
 
 
@@ -449,90 +389,96 @@ class Target:
     """One of issue 8's targets: what to read from a run, and the bound it must meet."""
 
     name: str
-    unit: str  # "ratings/s", "×", "s" or "GB"
     measure: Callable[[Measured], float | None]
-    at_least: float | None = None
-    at_most: float | None = None
+    sense: str  # "≥" or "≤"
+    bound: float
+    unit: str  # "ratings/s", "×", "s" or "GB"
     load: str = "quiet"  # the run it is judged on: "quiet" or "contended"
 
-    def goal(self):
-        return (f"≥ {_show(self.at_least, self.unit, bound=True)}" if self.at_least is not None
-                else f"≤ {_show(self.at_most, self.unit, bound=True)}")
-
     def evaluate(self, measured):
-        """``(measured, verdict)`` as the targets table shows them."""
+        """The target's row of the targets table: name, goal, measured, met."""
         value = self.measure(measured)
+        goal = f"{self.sense} {show(self.bound, self.unit, bound=True)}"
         if value is None:
-            return "not measured", ""
+            return [self.name, goal, "not measured", ""]
         if self.load != measured.load:
-            return _show(value, self.unit), f"n/a: judged on a {self.load} run"
-        met = value >= self.at_least if self.at_least is not None else value <= self.at_most
-        return _show(value, self.unit), "yes" if met else "no"
+            return [self.name, goal, show(value, self.unit), f"n/a: judged on a {self.load} run"]
+        met = value >= self.bound if self.sense == "≥" else value <= self.bound
+        return [self.name, goal, show(value, self.unit), "yes" if met else "no"]
 
 
 TARGETS = (
-    Target("numba, batch 1024, 2 threads", "ratings/s",
-           lambda m: m.rate("numba", 1024, 2), at_least=1.6e6),
-    *(Target(f"numba (2 threads) ÷ fastest PyTorch/Keras cell, batch {batch}", "×",
-             lambda m, batch=batch: m.versus_peers(batch), at_least=times)
+    Target("numba, batch 1024, 2 threads", lambda m: m.rate("numba", 1024, 2),
+           "≥", 1.6e6, "ratings/s"),
+    *(Target(f"numba (2 threads) ÷ fastest PyTorch/Keras cell, batch {batch}",
+             lambda m, batch=batch: m.versus_peers(batch), "≥", times, "×")
       for batch, times in ((32, 20), (1024, 5), (4096, 5))),
-    Target("numba, default threads ÷ 1 thread, batch 1024", "×",
-           lambda m: m.default_gain(1024), at_least=1.8),
-    Target("numba, default threads ÷ 1 thread, batch 1024, one core busy", "×",
-           lambda m: m.default_gain(1024), at_least=0.9, load="contended"),
-    Target("100M-rating fit() epoch, batch 1024", "s",
-           lambda m: m.netflix_epoch("seconds"), at_most=63),
-    Target("peak memory of that epoch", "GB",
-           lambda m: _ratio(m.netflix_epoch("peak_rss_mb"), 1024), at_most=3),  # MB → GB
+    Target("numba, default threads ÷ 1 thread, batch 1024", lambda m: m.default_gain(1024),
+           "≥", 1.8, "×"),
+    Target("numba, default threads ÷ 1 thread, batch 1024, one core busy",
+           lambda m: m.default_gain(1024), "≥", 0.9, "×", load="contended"),
+    Target("100M-rating fit() epoch, batch 1024", lambda m: m.netflix_epoch("seconds"),
+           "≤", 63, "s"),
+    Target("peak memory of that epoch", lambda m: ratio(m.netflix_epoch("peak_rss_mb"), 1024),
+           "≤", 3, "GB"),  # MB → GB
 )
 
 
-# ---------------------------------------------------------------------- the report
+def show(value, unit, bound=False):
+    """``value`` in ``unit`` as the tables show it (a target's bound, briefly)."""
+    if value is None:
+        return ""
+    if bound:
+        return {"ratings/s": f"{value / 1e6:g}M ratings/s", "×": f"{value:g}×"}.get(
+            unit, f"{value:g} {unit}")
+    return {"ratings/s": f"{value:,.0f}", "×": f"{value:.2f}×", "s": f"{value:.1f} s",
+            "GB": f"{value:.2f} GB"}[unit]
 
-def cells_table(args, measured, field, show, versus_peers=False):
-    """One row per (batch size, threads), one column per variant: ``show(result[field])``."""
-    header = ["batch", "threads", *args.variants, *(["numba ÷ fastest peer"] * versus_peers)]
-    lines = [markdown_row(header), markdown_row(["---:"] * len(header))]
+
+# ====================================================================== the report
+
+def cells_table(args, measured, field, versus_peers=False):
+    """One row per (batch size, threads), one column per variant: its ``result[field]``."""
+    rows = []
     for batch_size in args.batch_sizes:
         for threads in args.threads:
-            row = [batch_size, threads, *(
-                _cell_text(measured.results.get((v, batch_size, threads)), field, show)
-                for v in args.variants)]
+            row = [batch_size, threads, *(cell_text(measured.results.get((v, batch_size, threads)),
+                                                    field) for v in args.variants)]
             if versus_peers:
-                row.append(_show(measured.versus_peers(batch_size, threads), "×"))
-            lines.append(markdown_row(row))
-    return lines
+                row.append(show(measured.versus_peers(batch_size, threads), "×"))
+            rows.append(row)
+    return markdown_table(["batch", "threads", *args.variants,
+                           *["numba ÷ fastest peer"] * versus_peers], rows)
+
+
+def cell_text(result, field):
+    if result is None:
+        return "—"
+    if "error" in result:
+        return "failed: " + result["error"][:80].replace("|", "/")
+    return f"{result[field]:,.0f}"
 
 
 def threads_table(args, measured):
     """Numba with 1 and 2 threads and the default ("auto"), per batch size."""
-    header = ["batch", "1 thread", "2 threads", "default (auto)", "default ÷ 1", "2 ÷ 1"]
-    lines = [markdown_row(header), markdown_row(["---:"] * len(header))]
+    rows = []
     for batch_size in args.batch_sizes:
         one, two, default = (measured.rate("numba", batch_size, t) for t in (1, 2, "auto"))
-        lines.append(markdown_row([batch_size, *(_show(r, "ratings/s") for r in (one, two, default)),
-                                   _show(_ratio(default, one), "×"), _show(_ratio(two, one), "×")]))
-    return lines
+        rows.append([batch_size, *(show(rate, "ratings/s") for rate in (one, two, default)),
+                     show(ratio(default, one), "×"), show(ratio(two, one), "×")])
+    return markdown_table(["batch", "1 thread", "2 threads", "default (auto)", "default ÷ 1",
+                           "2 ÷ 1"], rows)
 
 
 def epoch_table(epoch):
     if epoch is None or "error" in epoch:
         return [f"Failed: {epoch['error']}" if epoch else "Not run (add `--full-epoch`)."]
-    header = ["ratings", "batch", "threads", "epoch seconds", "ratings/s", "fit() wall seconds",
-              "peak memory (GB)", "train RMSE"]
-    return [markdown_row(header), markdown_row(["---:"] * len(header)),
-            markdown_row([f"{epoch['ratings']:,}", epoch["batch_size"], epoch["threads"],
-                          f"{epoch['seconds']:.1f}", f"{epoch['rate']:,.0f}",
-                          f"{epoch['fit_wall_seconds']:.1f}",
-                          f"{epoch['peak_rss_mb'] / 1024:.2f}", f"{epoch['train_rmse']:.4f}"])]
-
-
-def targets_table(measured):
-    lines = [markdown_row(["target", "goal", "measured", "met"]),
-             markdown_row(["---", "---", "---:", "---"])]
-    for target in TARGETS:
-        lines.append(markdown_row([target.name, target.goal(), *target.evaluate(measured)]))
-    return lines
+    return markdown_table(
+        ["ratings", "batch", "threads", "epoch seconds", "ratings/s", "fit() wall seconds",
+         "peak memory (GB)", "train RMSE"],
+        [[f"{epoch['ratings']:,}", epoch["batch_size"], epoch["threads"],
+          f"{epoch['seconds']:.1f}", f"{epoch['rate']:,.0f}", f"{epoch['fit_wall_seconds']:.1f}",
+          f"{epoch['peak_rss_mb'] / 1024:.2f}", f"{epoch['train_rmse']:.4f}"]])
 
 
 def markdown(args, facts, measured, store_info, command, seconds):
@@ -545,7 +491,6 @@ def markdown(args, facts, measured, store_info, command, seconds):
     if args.skipped:
         lines += [f"Not run (not installed): {', '.join(args.skipped)}.", ""]
     if measured.results:
-        count = "{:,.0f}".format
         lines += [
             "Variants:", "", *(f"- **{name}**: {VARIANTS[name]}"
                                + (f" (batch {', '.join(map(str, ONLY_AT[name]))} only)"
@@ -563,84 +508,55 @@ def markdown(args, facts, measured, store_info, command, seconds):
             f"## Ratings per second (median of {args.repeats * args.rounds} passes)", "",
             "\"numba ÷ fastest peer\": numba at this thread count over the fastest PyTorch or "
             "Keras cell at this batch size (any thread count). —: not run at this batch size.",
-            "", *cells_table(args, measured, "rate", count, versus_peers=True), "",
+            "", *cells_table(args, measured, "rate", versus_peers=True), "",
             f"## Default threads against one thread (numba{busy})", "",
             *threads_table(args, measured), "",
             "## Peak memory per cell (MB)", "",
             "VmHWM of the cell's process during the timed passes (reset after the warm-up): "
             "interpreter and libraries (the PyTorch and Keras cells do not load Numba), model, "
             "optimizer state, the data pages touched, the shuffled order or gathered tensors.",
-            "", *cells_table(args, measured, "peak_rss_mb", count), ""]
+            "", *cells_table(args, measured, "peak_rss_mb"), ""]
+    targets = [target.evaluate(measured) for target in TARGETS]
     lines += ["## One full epoch (`mv.fit`, Numba engine, data memory-mapped from a store)", "",
               *epoch_table(measured.epoch), "", "## Targets (issue 8)", "",
-              *targets_table(measured)]
+              *markdown_table(["target", "goal", "measured", "met"], targets, align="llrl")]
     return "\n".join(lines) + "\n"
 
 
-def _cell_text(result, field, show):
-    if result is None:
-        return "—"
-    if "error" in result:
-        return "failed: " + result["error"][:80].replace("|", "/")
-    return show(result[field])
-
-
-def _show(value, unit, bound=False):
-    """``value`` in ``unit`` as the tables show it (a target's bound, briefly)."""
-    if value is None:
-        return ""
-    if bound:
-        return {"ratings/s": f"{value / 1e6:g}M ratings/s", "×": f"{value:g}×"}.get(
-            unit, f"{value:g} {unit}")
-    return {"ratings/s": f"{value:,.0f}", "×": f"{value:.2f}×", "s": f"{value:.1f} s",
-            "GB": f"{value:.2f} GB"}[unit]
-
-
-# ---------------------------------------------------------------------- main
+# ====================================================================== main
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
-    add("--batch-sizes", help="comma-separated (default 32,256,1024,4096)")
-    add("--threads", help="comma-separated counts and/or auto (default 1,2,auto)")
-    add("--variants", default=",".join(VARIANTS),
-        help=f"comma-separated from {','.join(VARIANTS)}, or none (only the full epoch)")
-    add("--repeats", type=int, help="time-boxed passes per cell and round (default 1)")
-    add("--rounds", type=int, help="sweeps over all cells, one after another (default 3)")
-    add("--seconds", type=float, help="time box per pass (default 3)")
-    add("--ratings", type=int, help="ratings in the cells' data set (default 5M)")
+    add("--batch-sizes", type=batch_sizes, help="comma-separated (default %(default)s)")
+    add("--threads", type=thread_settings, default="1,2,auto",
+        help="comma-separated counts and/or auto (default %(default)s)")
+    add("--variants", type=variants, default=",".join(VARIANTS),
+        help="comma-separated from %(default)s, or none (only the full epoch)")
+    add("--repeats", type=int, default=1,
+        help="time-boxed passes per cell and round (default %(default)s)")
+    add("--rounds", type=int, help="sweeps over all cells, one after another (default %(default)s)")
+    add("--seconds", type=float, help="time box per pass (default %(default)s)")
+    add("--ratings", type=int, help="ratings in the cells' data set (default %(default)s)")
     add("--quick", action="store_true", help="smoke test: tiny data, short time boxes")
     add("--contended", action="store_true", help="keep one core busy while each cell runs")
     add("--full-epoch", action="store_true", help="also time one fit() epoch of 100M ratings")
     add("--store", help="the full epoch's store: loaded if it exists, else generated and kept")
-    add("--epoch-threads", default="auto", help="fit(threads=...) for the full epoch (auto)")
+    add("--epoch-threads", type=thread_setting, default="auto",
+        help="fit(threads=...) for the full epoch (%(default)s)")
     add("--epoch-ratings", type=int, help=argparse.SUPPRESS)
     add("--epoch-batch", type=int, default=1024, help=argparse.SUPPRESS)
     add("--workdir", default=tempfile.gettempdir(), help="for temporary data (deleted after)")
     add("--out", help="markdown report (default benchmarks/results/bench_train[_contended].md, "
         "with --quick a temporary file); the JSON goes beside it")
-    add("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        return args
     netflix_ratings, netflix_movies, netflix_users = netflix_sizes()
-    full = dict(ratings=5_000_000, movies=netflix_movies, users=netflix_users,
-                epoch_ratings=netflix_ratings, batch_sizes="32,256,1024,4096",
-                threads="1,2,auto", repeats=1, rounds=3, seconds=3.0)
-    for name, value in (QUICK if args.quick else full).items():
-        if getattr(args, name, None) is None:
-            setattr(args, name, value)
-    try:
-        args.batch_sizes = [int(x) for x in str(args.batch_sizes).split(",")]
-        args.threads = [_threads(x) for x in args.threads.split(",")]
-        args.epoch_threads = _threads(args.epoch_threads)
-    except ValueError as error:
-        parser.error(f"batch sizes are whole numbers, thread counts too or 'auto': {error}")
-    args.variants = [] if args.variants == "none" else args.variants.split(",")
-    unknown = set(args.variants) - set(VARIANTS)
-    if unknown:
-        parser.error(f"unknown variant(s) {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
+    parser.set_defaults(**FULL, movies=netflix_movies, users=netflix_users,
+                        epoch_ratings=netflix_ratings)
+    args = parser.parse_args(argv)
+    if args.quick:  # the quick defaults, under the options given
+        parser.set_defaults(**QUICK)
+        args = parser.parse_args(argv)
     args.skipped = [v for v in args.variants if v in PEERS
                     and package_version("keras" if v == "keras" else "torch") is None]
     args.variants = [v for v in args.variants if v not in args.skipped]
@@ -651,17 +567,35 @@ def parse_args(argv=None):
     return args
 
 
-def _threads(text):
+def batch_sizes(text):
+    return [int(size) for size in text.split(",")]
+
+
+def thread_setting(text):
     return text if text == "auto" else int(text)
 
 
+def thread_settings(text):
+    return [thread_setting(setting) for setting in text.split(",")]
+
+
+def variants(text):
+    chosen = [] if text == "none" else text.split(",")
+    unknown = sorted(set(chosen) - set(VARIANTS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown)}: choose from "
+                                         f"{', '.join(VARIANTS)}, or none")
+    return chosen
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:  # one measurement, asked for by `in_child`
+        spec = json.loads(argv[1])
+        print(json.dumps({**CHILD_WORK[spec["kind"]](spec), "peak_rss_mb": peak_memory_mb()}))
+        return
     args = parse_args(argv)
-    if args.child:
-        return child_main(json.loads(args.child))
-    command = "python " + " ".join(shlex.quote(a) for a in
-                                   [os.path.relpath(__file__, ROOT), *sys.argv[1:]])
-    facts = machine_facts()
+    command, facts = command_line(__file__), machine_facts()
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench_train.", dir=args.workdir))
     try:
@@ -683,11 +617,11 @@ def main(argv=None):
     report = markdown(args, facts, measured, store_info, command, seconds)
     print(report)
     raw = {"machine": facts, "command": command, "seconds": seconds, "data": store_info,
-           "config": {k: v for k, v in vars(args).items() if k not in ("child", "out")},
+           "config": {k: v for k, v in vars(args).items() if k != "out"},
            "other_work": OTHER_WORK if args.contended else None, "cells": cells,
            "full_epoch": epoch,
-           "targets": [dict(zip(("name", "goal", "measured", "met"),
-                                (t.name, t.goal(), *t.evaluate(measured)))) for t in TARGETS]}
+           "targets": [dict(zip(("name", "goal", "measured", "met"), target.evaluate(measured)))
+                       for target in TARGETS]}
     paths = write_report(args.out, report, raw)
     print("wrote " + " and ".join(map(str, paths)), file=sys.stderr)
 

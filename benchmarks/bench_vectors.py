@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import describe_machine, machine_facts, write_report  # noqa: E402
+from benchmarks._common import (command_line, describe_machine, machine_facts,  # noqa: E402
+                                markdown_table, write_report)
 from numpy_movievec.vectors import MovieVectors, top_k  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_vectors.md"
@@ -93,11 +94,10 @@ def render(args, rows, facts) -> str:
         f"{args.movies:,} random float32 vectors × {args.dim} dims, with titles and rating counts. "
         f"Median of {args.repeats} runs after a warm-up.",
         describe_machine(facts),
-        "Command: `python benchmarks/bench_vectors.py`",
+        f"Command: `{command_line(__file__)}`",
         "",
-        "| operation | ms |",
-        "|---|---:|",
-        *[f"| {label} | {ms:.1f} |" for label, ms in rows],
+        *markdown_table(["operation", "ms"], [[label, f"{ms:.1f}"] for label, ms in rows],
+                        align="lr"),
         "",
     ]
     return "\n".join(lines)
