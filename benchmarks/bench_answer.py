@@ -323,8 +323,8 @@ def _summary(result) -> list:
     records = result["per_epoch"]
     best = max(records, key=lambda r: (r["first"], r["top5"])) if records else None
     last = records[-1] if records else None
-    return [f"{result['ratings']:,}", f"{result.get('n_movies', '?'):,}",
-            f"{result.get('n_users', '?'):,}",
+    return [f"{result['ratings']:,}", *(f"{result[key]:,}" if key in result else "?"
+                                        for key in ("n_movies", "n_users")),
             f"{result['epochs']}, {result['batch_size']}, {result['lr']:g}",
             f"{result['generation_seconds']:.0f}" if "generation_seconds" in result else "-",
             answer["epoch"] if answer else "not reached",
