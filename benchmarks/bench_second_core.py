@@ -1,17 +1,17 @@
-"""What the second core adds, and what decides it: the Numba engine on 1 and 2 threads, each
-pair of timings bracketed by the cores' round-trip latency (``core_latency.py``).
+"""What the second core adds, and what decides it: the Numba engine on 1 thread, 2 threads and
+the default (``auto``), each round of timings bracketed by the cores' round-trip latency.
 
     python benchmarks/bench_second_core.py                 # 20 rounds -> benchmarks/results/
     python benchmarks/bench_second_core.py --rounds 3 --ratings 200000 --out /tmp/x.md
 
 This machine's two-thread speed drifts between two levels within minutes while one thread's
-hardly moves. Each round here times one thread and two threads back to back (which goes first
-alternates) and measures the core-to-core round trip before and after, so each round can be
-put in the state the host had its two vCPUs in: "near" (a short round trip: they share a core
-complex and its L3) or "far". A round whose two measurements disagree is left out of the
-summary. The data are synthetic ratings with the Netflix Prize's table sizes, as in
-``bench_train.py``, trained at batch 1024 through ``engine.train_batches``, the loop ``fit``
-runs.
+hardly moves. Each round here times 1 thread, 2 threads and ``auto`` back to back (in an order
+that rotates) and measures the core-to-core round trip (``core_latency.py``) before and after,
+so each round can be put in the state the host had its two vCPUs in: "near" (a short round
+trip: they share a core complex and its L3) or "far". A round whose two measurements disagree
+is summed up apart, as "changed". The data are synthetic ratings with the Netflix Prize's
+table sizes, as in ``bench_train.py``, trained at batch 1024 through ``engine.train_batches``,
+the loop ``fit`` runs.
 """
 
 from __future__ import annotations
@@ -59,27 +59,42 @@ def state(*round_trips) -> str:
     return states.pop() if len(states) == 1 else "changed"
 
 
+THREADS = (1, 2, "auto")  # "auto": fit's default, a ThreadTuner that keeps timing the counts
+
+
 def measure(ratings, rounds, seconds) -> list[dict]:
-    """``rounds`` rounds of (round trip, 1 and 2 threads in alternating order, round trip)."""
+    """``rounds`` rounds of (round trip, each of `THREADS` in turn, round trip); the order of
+    the thread settings rotates from round to round. One engine per setting, all training
+    the same network, each kept from round to round as ``fit`` keeps its engine."""
     net = mv.RatingNet(ratings.n_movies, ratings.n_users, seed=0)
     net.optimizer = mv.Adadelta()
     engines = {threads: NumbaEngine(net, net.optimizer, ratings.movie, ratings.user,
-                                    ratings.rating, threads=threads) for threads in (1, 2)}
+                                    ratings.rating, threads=threads) for threads in THREADS}
     order = np.random.default_rng(0).permutation(len(ratings))
     for engine in engines.values():  # load the compiled kernels, make the buffers
         engine.train_batches(order, BATCH_SIZE, 0, 4)
     results = []
     for number in range(rounds):
         before = round_trip_ns()
-        rates = {threads: rate(engines[threads], order, seconds)
-                 for threads in ((1, 2) if number % 2 == 0 else (2, 1))}
+        turn = number % len(THREADS)
+        rates = {str(threads): rate(engines[threads], order, seconds)
+                 for threads in THREADS[turn:] + THREADS[:turn]}
         after = round_trip_ns()
         results.append({"time": time.strftime("%H:%M:%S"), "round_trip_ns": [before, after],
-                        "state": state(before, after), "one": rates[1], "two": rates[2]})
-        print(f"{results[-1]['time']}  round trip {before:.0f}/{after:.0f} ns  1 thread "
-              f"{rates[1]:,.0f}  2 threads {rates[2]:,.0f}  ({rates[2] / rates[1]:.2f}x)",
-              file=sys.stderr)
+                        "state": state(before, after), "rates": rates})
+        print("  ".join(round_row(results[-1])), file=sys.stderr)
     return results
+
+
+def gains(rates) -> list[float]:
+    """2 threads ÷ 1 and auto ÷ 1."""
+    return [rates["2"] / rates["1"], rates["auto"] / rates["1"]]
+
+
+def round_row(result) -> list:
+    return [result["time"], *(f"{ns:.0f}" for ns in result["round_trip_ns"]), result["state"],
+            *(f"{result['rates'][str(t)]:,.0f}" for t in THREADS),
+            *(f"{gain:.2f}×" for gain in gains(result["rates"]))]
 
 
 def markdown(facts, command, results, data) -> str:
@@ -87,22 +102,22 @@ def markdown(facts, command, results, data) -> str:
     for name in ("near", "far", "changed"):
         rounds = [r for r in results if r["state"] == name]
         if rounds:
-            summary.append([name, len(rounds),
-                            *(f"{statistics.median(r[k] for r in rounds):,.0f}"
-                              for k in ("one", "two")),
-                            f"{statistics.median(r['two'] / r['one'] for r in rounds):.2f}×"])
-    rows = [[r["time"], *(f"{ns:.0f}" for ns in r["round_trip_ns"]), r["state"],
-             f"{r['one']:,.0f}", f"{r['two']:,.0f}", f"{r['two'] / r['one']:.2f}×"]
-            for r in results]
+            summary.append([name, len(rounds), *(
+                f"{statistics.median(r['rates'][str(t)] for r in rounds):,.0f}" for t in THREADS),
+                *(f"{statistics.median(gains(r['rates'])[i] for r in rounds):.2f}×"
+                  for i in range(2))])
+    rates = ["1 thread", "2 threads", "auto (default)"]
+    ratios = ["2 ÷ 1", "auto ÷ 1"]
     return "\n".join([
         "# The second core: 1 and 2 threads against the cores' round-trip latency", "",
         describe_machine(facts), "", f"Command: `{command}`.", "", data, "",
         f"## By state of the vCPUs (near: round trip under {NEAR_NS} ns before and after)", "",
-        *markdown_table(["state", "rounds", "1 thread (ratings/s)", "2 threads (ratings/s)",
-                         "2 ÷ 1 (median of rounds)"], summary, align="lrrrr"), "",
+        "Ratings per second and ratios: medians over the rounds in that state.", "",
+        *markdown_table(["state", "rounds", *rates, *ratios], summary, align="lrrrrrr"), "",
         "## Every round", "",
-        *markdown_table(["time", "round trip before (ns)", "after (ns)", "state",
-                         "1 thread", "2 threads", "2 ÷ 1"], rows, align="lrrlrrr"), ""])
+        *markdown_table(["time", "round trip before (ns)", "after (ns)", "state", *rates,
+                         *ratios], rows=[round_row(r) for r in results],
+                        align="lrrlrrrrr"), ""])
 
 
 def main(argv=None):
