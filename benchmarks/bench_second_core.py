@@ -29,11 +29,10 @@ sys.path.insert(0, str(ROOT))
 import numpy_movievec as mv  # noqa: E402
 from benchmarks._common import (command_line, describe_machine, machine_facts,  # noqa: E402
                                 markdown_table, write_report)
-from benchmarks.core_latency import round_trip_ns  # noqa: E402
+from benchmarks.core_latency import NEAR_NS, round_trip_ns  # noqa: E402
 from numpy_movievec.data.synthetic import NETFLIX_MOVIES, NETFLIX_USERS  # noqa: E402
 from numpy_movievec.nn.engines import NumbaEngine  # noqa: E402
 
-NEAR_NS = 200  # between the two levels the round trip takes on our test machine (see the results)
 BATCH_SIZE = 1024
 
 

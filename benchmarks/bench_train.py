@@ -297,6 +297,7 @@ def measure_cells(args, files):
     cells = [{"variant": variant, "batch_size": batch_size, "threads": threads, "rounds": []}
              for batch_size in args.batch_sizes for threads in args.threads
              for variant in args.variants if batch_size in ONLY_AT.get(variant, (batch_size,))]
+    from benchmarks.core_latency import round_trip_ns
     for round_number in range(1, args.rounds + 1):
         print(f"round {round_number} of {args.rounds}", file=sys.stderr)
         for cell in cells:
@@ -304,7 +305,9 @@ def measure_cells(args, files):
             spec = {"kind": "cell", "variant": cell["variant"], "batch_size": cell["batch_size"],
                     "threads": cell["threads"], "repeats": args.repeats,
                     "seconds": args.seconds, **files}
-            result = in_child(spec, label, cell["threads"], args.contended)
+            round_trip = round_trip_ns()  # where the host has our cores now: see core_latency
+            result = {**in_child(spec, label, cell["threads"], args.contended),
+                      "round_trip_ns": round_trip}
             if "rate" in result:
                 print(f"  {label}: {result['rate']:,.0f} ratings/s, "
                       f"peak {result['peak_rss_mb']:,.0f} MB", file=sys.stderr)
@@ -322,6 +325,7 @@ def merged_rounds(rounds):
         return failed[0]
     runs = [run for result in rounds for run in result["runs"]]
     return {"runs": runs, "rate": statistics.median(run["rate"] for run in runs),
+            "round_trips_ns": [result["round_trip_ns"] for result in rounds],
             "peak_rss_mb": max(result["peak_rss_mb"] for result in rounds),
             "warm_up_seconds": rounds[0]["warm_up_seconds"]}
 
@@ -464,10 +468,26 @@ def threads_table(args, measured):
     rows = []
     for batch_size in args.batch_sizes:
         one, two, default = (measured.rate("numba", batch_size, t) for t in (1, 2, "auto"))
+        trips = measured.results.get(("numba", batch_size, 2), {}).get("round_trips_ns", ())
         rows.append([batch_size, *(show(rate, "ratings/s") for rate in (one, two, default)),
-                     show(ratio(default, one), "×"), show(ratio(two, one), "×")])
+                     show(ratio(default, one), "×"), show(ratio(two, one), "×"),
+                     ", ".join(f"{ns:.0f}" for ns in trips)])
     return markdown_table(["batch", "1 thread", "2 threads", "default (auto)", "default ÷ 1",
-                           "2 ÷ 1"], rows)
+                           "2 ÷ 1", "round trips before the 2-thread cell (ns)"], rows)
+
+
+def far_apart(measured):
+    """How many cells started with the two cores far apart (`core_latency.NEAR_NS`)."""
+    from benchmarks.core_latency import NEAR_NS
+    trips = [ns for result in measured.results.values() for ns in result.get("round_trips_ns", ())
+             if ns == ns]  # NaN: fewer than two cores
+    if not trips:
+        return "The cores' round trip was not measured."
+    far = sum(ns >= NEAR_NS for ns in trips)
+    return (f"The cores' round trip (`core_latency.py`) before each cell of each round: "
+            f"{min(trips):.0f}–{max(trips):.0f} ns; {far} of {len(trips)} "
+            f"cells started with it at {NEAR_NS} ns or more, the cores far apart, where two "
+            "threads gain much less (`bench_second_core.md`).")
 
 
 def epoch_table(epoch):
@@ -510,7 +530,7 @@ def markdown(args, facts, measured, store_info, command, seconds):
             "Keras cell at this batch size (any thread count). —: not run at this batch size.",
             "", *cells_table(args, measured, "rate", versus_peers=True), "",
             f"## Default threads against one thread (numba{busy})", "",
-            *threads_table(args, measured), "",
+            *threads_table(args, measured), "", far_apart(measured), "",
             "## Peak memory per cell (MB)", "",
             "VmHWM of the cell's process during the timed passes (reset after the warm-up): "
             "interpreter and libraries (the PyTorch and Keras cells do not load Numba), model, "

@@ -22,6 +22,7 @@ from numba import prange, types
 from numba.extending import intrinsic
 
 GIVE_UP_SPINS = 100_000_000  # a peer silent this long is not running beside us
+NEAR_NS = 200  # a round trip under this: the cores share a core complex (see the module doc)
 
 
 @intrinsic
