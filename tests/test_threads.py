@@ -3,6 +3,7 @@ spends little time on the slower one. (That changing the count changes no result
 test_kernels.py.)"""
 
 import numba
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -62,6 +63,21 @@ def test_one_slow_first_batch_does_not_decide():
     assert tuner.choice == 2 and tuner.next_probe > tuner.clock
     assert counts[-100:] == [2] * 100
     assert counts.count(1) <= 40  # about probe_seconds / 2 of one thread, not a whole interval
+
+
+def test_hiccups_of_the_machine_do_not_drive_the_choice_away():
+    """Short stretches (as a time-boxed caller makes) on a machine whose timings jitter and
+    where one piece of work in a hundred takes three times as long (the host was busy for a
+    moment): the tuner stays on the faster count. Judged on the rate of single stretches, it
+    spent over a third of the batches on the slower one."""
+    rng = np.random.default_rng(0)
+
+    def jittery(stretch, threads):
+        hiccup = 3.0 if rng.random() < 0.01 else 1.0
+        return (0.55 if threads == 2 else 1.0) * MS * hiccup * rng.lognormal(0, 0.15)
+
+    done = run(ThreadTuner(candidates=[2, 1]), jittery, stretches=3000, batches=32)
+    assert done[1] < 0.05 * (done[1] + done[2])
 
 
 def test_the_tuner_follows_a_machine_that_gets_busy():

@@ -66,7 +66,10 @@ class ThreadTuner:
     the slow count trains. Rounds come again after `first_interval` seconds, then twice as long
     each time the choice holds (up to `max_interval`), and at once when the chosen count's rate
     falls below `slowdown` times what it measured — e.g. when another program starts — if
-    fewer threads remain to try.
+    fewer threads remain to try. The chosen count's rate is taken over about its last `memory`
+    seconds of training, not from the last stretch alone: on a shared machine a stretch of a
+    few milliseconds is now and then several times slower than the next, and such a hiccup
+    must not decide.
 
     >>> tuner = ThreadTuner(candidates=[2, 1])
     >>> seconds_per_batch = {2: 0.010, 1: 0.008}  # a busy machine: one thread is faster
@@ -83,6 +86,7 @@ class ThreadTuner:
     first_interval = 1.0  # seconds of training
     max_interval = 32.0
     slowdown = 0.7
+    memory = 0.1  # seconds of training: the choice's rate is measured over about this much
 
     def __init__(self, candidates=None):
         if candidates is None:
@@ -96,6 +100,7 @@ class ThreadTuner:
         self.next_probe = 0.0  # the clock reading at which to probe again
         self.timed = {}  # threads -> [batches, seconds] trained in the current round of probes
         self.given_up = set()  # counts whose probe was cut short in this round
+        self.recent = (self.choice, 0.0, 0.0)  # (threads, batches, seconds), older ones fading
 
     def run(self, n_batches: int, train) -> list[tuple[int, int]]:
         """Train ``n_batches`` in pieces by calling ``train(threads, count)`` for each, in order;
@@ -127,7 +132,7 @@ class ThreadTuner:
             self._end_round_if_timed()
         rest = n_batches - sum(count for _, count in pieces)
         if rest > 0:
-            self._observe_choice(rest / max(piece(self.choice, rest), 1e-12))
+            self._observe_choice(rest, piece(self.choice, rest))
             if self._round_open():  # the rest may have timed the choice enough
                 self._end_round_if_timed()
         return pieces
@@ -176,7 +181,16 @@ class ThreadTuner:
         batches, seconds = self.timed[threads]  # this probe and any before it in the round
         self.rates[threads] = batches / max(seconds, 1e-12)
 
-    def _observe_choice(self, rate):
+    def _observe_choice(self, batches, seconds):
+        """Update the choice's rate with a stretch it trained: over about the last `memory`
+        seconds of its training (a stretch can be a few milliseconds, and one that a hiccup
+        of the machine slowed must neither drive the choice away nor call a round), then look
+        again at once if the rate has fallen well below what it was when chosen."""
+        threads, old_batches, old_seconds = self.recent
+        fading = 0.5 ** (seconds / self.memory) if threads == self.choice else 0.0
+        self.recent = (self.choice, old_batches * fading + batches,
+                       old_seconds * fading + seconds)
+        rate = self.recent[1] / max(self.recent[2], 1e-12)
         self.rates[self.choice] = rate
         fewer = [c for c in self.candidates if c < self.choice]
         if self.chosen_rate is not None and rate < self.slowdown * self.chosen_rate and fewer:
