@@ -5,6 +5,9 @@ one onto ``RatingNet.params``; the only difference is that ``torch.nn.Linear`` s
 weight as (n_out, n_in), the transpose of ours. `keras_seed_model` is the seed's own Keras
 code, run by Keras 3 on the PyTorch backend (no TensorFlow needed).
 
+`torch_training_step` is how the benchmarks train the PyTorch model: the seed's recipe
+(dense Adadelta) or the usual fast one (sparse gradients, SparseAdam, optionally compiled).
+
 PyTorch and Keras are optional (``pip install 'numpy_movievec[oracle]'``); nothing in the
 library imports this file. Both start from a ``RatingNet.params`` dict, so a comparison starts
 from exactly our weights.
@@ -141,3 +144,31 @@ def keras_seed_model(params: dict):
     for layer in (*dense, output):
         layer.set_weights([params[f"{layer.name}.weight"], params[f"{layer.name}.bias"]])
     return model
+
+
+def torch_training_step(params: dict, sparse=False, compile=False):
+    """One training step of `TorchRatingNet` from ``params``, as the benchmarks run it:
+    ``step(movies, users, ratings)`` on int64 id and float32 rating tensors.
+
+    ``sparse=False``: the seed's recipe translated, dense embedding gradients and
+    ``torch.optim.Adadelta`` (the seed's lr 1.0, rho 0.95, eps 1e-7). ``sparse=True``: the usual
+    fast recipe, sparse embedding gradients with ``SparseAdam`` and ``Adam`` for the dense
+    layers. ``compile=True`` (with sparse) also compiles the dense layers with
+    ``torch.compile``; the lookups stay eager, as inductor cannot make sparse gradients.
+    """
+    model = TorchRatingNet.from_params(params, sparse=sparse)
+    if sparse:
+        embeddings = [model.movie_embedding.weight, model.user_embedding.weight]
+        dense = [p for p in model.parameters() if all(p is not e for e in embeddings)]
+        optimizers = [torch.optim.SparseAdam(embeddings), torch.optim.Adam(dense)]
+    else:
+        optimizers = [torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)]
+    head = torch.compile(model.head) if compile else model.head
+
+    def step(movies, users, ratings):
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        mean_squared_error(head(model.embed(movies, users)), ratings).backward()
+        for optimizer in optimizers:
+            optimizer.step()
+    return step
