@@ -10,9 +10,10 @@ Every variant (``VARIANTS``) trains the seed model (Embedding 40 ‖ Embedding 4
 ratings, with Netflix-size tables by default (the user table's size is what makes dense
 PyTorch slow). Each (variant, batch size, threads) cell is a fresh process, so its thread
 settings and peak memory are its own; the report says how a cell is timed. The sweep over
-all cells runs ``--rounds`` times: this machine's speed drifts by itself over minutes (one
-cell measured 1.4M and 1.7M ratings/s minutes apart), and cells measured at one moment each
-would compare moments, not variants.
+all cells runs ``--rounds`` times: this machine's two-thread speed changes by itself within
+minutes, as its host moves our two cores nearer or farther apart (``core_latency.py``), and
+cells measured at one moment each would compare moments, not variants. The cores' round trip
+is measured before every cell and reported.
 
 Results: markdown on stdout and in benchmarks/results/bench_train[_contended].md (``--out``),
 raw numbers and the evaluated targets in the .json beside it.
