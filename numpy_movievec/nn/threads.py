@@ -86,7 +86,7 @@ class ThreadTuner:
     first_interval = 1.0  # seconds of training
     max_interval = 32.0
     slowdown = 0.7
-    memory = 0.1  # seconds of training: the choice's rate is measured over about this much
+    memory = 0.1  # seconds of training after which a stretch weighs half in the choice's rate
 
     def __init__(self, candidates=None):
         if candidates is None:
