@@ -122,8 +122,8 @@ def demo_training(n_ratings: int) -> dict:
     lr / B per use. lr 1 at batch 256 (the 1M demo) and lr 4 at batch 1024 both give about
     0.004; batch 8192 at lr 4 gives an eighth of that, and its rows learned that much slower.
     Each user brings about 200 ratings an epoch at every size, so the epochs needed hardly
-    grow with the data; at 100M the ranks are best after 8 epochs, and drift once the model
-    starts to overfit.
+    grow with the data; at 100M the ranks peak after 7 or 8 epochs (which of the two moves
+    with float-level detail), and drift once the model starts to overfit.
 
     >>> demo_training(1_000_000), demo_training(100_000_000)["epochs"]
     ({'epochs': 16, 'batch_size': 256, 'lr': 1.0}, 8)
