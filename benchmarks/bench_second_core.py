@@ -34,6 +34,7 @@ from numpy_movievec.data.synthetic import NETFLIX_MOVIES, NETFLIX_USERS  # noqa:
 from numpy_movievec.nn.engines import NumbaEngine  # noqa: E402
 
 BATCH_SIZE = 1024
+THREADS = (1, 2, "auto")  # "auto": fit's default, a ThreadTuner that keeps timing the counts
 
 
 def rate(engine, order, seconds) -> float:
@@ -56,9 +57,6 @@ def state(*round_trips) -> str:
     """"near", "far", or "changed" if the round trips around a measurement disagree."""
     states = {"near" if ns < NEAR_NS else "far" for ns in round_trips}
     return states.pop() if len(states) == 1 else "changed"
-
-
-THREADS = (1, 2, "auto")  # "auto": fit's default, a ThreadTuner that keeps timing the counts
 
 
 def measure(ratings, rounds, seconds) -> list[dict]:

@@ -89,7 +89,8 @@ def _ping_pong(flag, round_trips):
 
 def round_trip_ns(round_trips=100_000) -> float:
     """Nanoseconds for one write to reach another core and its answer to come back, on two
-    of Numba's threads (the median of three runs); ``nan`` on fewer than two cores."""
+    of Numba's threads (the median of three runs); ``nan`` on fewer than two cores, or if the
+    two threads did not run at the same time."""
     if numba.config.NUMBA_NUM_THREADS < 2:
         return float("nan")
     previous = numba.get_num_threads()
