@@ -32,8 +32,6 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUM
     os.environ[_name] = "1"
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -44,6 +42,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy_movievec as mv  # noqa: E402
+from benchmarks._common import (command_line, describe_machine, machine_facts,  # noqa: E402
+                                markdown_table, write_report)
 from numpy_movievec.nn import kernels  # noqa: E402
 from numpy_movievec.nn.engines import NumbaEngine  # noqa: E402
 
@@ -67,8 +67,7 @@ def cpu_seconds(step, calls):
 def matmul_table(rng, shard):
     """`kernels.matmul` on one shard's products, shaped and laid out as `shard_backward` and
     `shard_forward` pass them (the weight gradient reads xᵀ through a transposed view)."""
-    rows = ["| product (one shard) | ours µs | ours GFLOP/s | OpenBLAS µs | OpenBLAS GFLOP/s |",
-            "|---|---:|---:|---:|---:|"]
+    rows = []
     for label, m, k, n, transposed in [("forward, first layer", shard, 80, 64, False),
                                        ("forward / dx, hidden layer", shard, 64, 64, False),
                                        ("dx, first layer", shard, 64, 80, False),
@@ -84,9 +83,10 @@ def matmul_table(rng, shard):
         ours = cpu_seconds(lambda: kernels.matmul(a, b, out), 2000)
         blas = cpu_seconds(lambda: np.matmul(a, b, out=out), 2000)
         flop = 2 * m * k * n
-        rows.append(f"| {label}: ({m}×{k})·({k}×{n}) | {ours * 1e6:.1f} | {flop / ours / 1e9:.1f} "
-                    f"| {blas * 1e6:.1f} | {flop / blas / 1e9:.1f} |")
-    return rows
+        rows.append([f"{label}: ({m}×{k})·({k}×{n})", f"{ours * 1e6:.1f}",
+                     f"{flop / ours / 1e9:.1f}", f"{blas * 1e6:.1f}", f"{flop / blas / 1e9:.1f}"])
+    return markdown_table(["product (one shard)", "ours µs", "ours GFLOP/s", "OpenBLAS µs",
+                           "OpenBLAS GFLOP/s"], rows, align="lrrrr"), rows
 
 
 class Step:
@@ -180,13 +180,14 @@ def step_table(rng):
     measured = [(label, cpu_seconds(run, 30)) for label, run in parts]
     total = sum(seconds for _, seconds in measured)
     whole = whole_step_seconds(rng)
-    lines = [f"| part of one batch-{BATCH} step | ms | share |", "|---|---:|---:|"]
-    lines += [f"| {label} | {seconds * 1e3:.3f} | {seconds / total:.0%} |"
-              for label, seconds in measured]
-    lines.append(f"| **sum of the parts** | **{total * 1e3:.3f}** | {BATCH / total:,.0f} ratings/s |")
-    lines.append(f"| **`train_batches`, one thread** | **{whole * 1e3:.3f}** | "
-                 f"{BATCH / whole:,.0f} ratings/s |")
-    return lines
+    rows = [[label, f"{seconds * 1e3:.3f}", f"{seconds / total:.0%}"]
+            for label, seconds in measured]
+    rows.append(["**sum of the parts**", f"**{total * 1e3:.3f}**",
+                 f"{BATCH / total:,.0f} ratings/s"])
+    rows.append(["**`train_batches`, one thread**", f"**{whole * 1e3:.3f}**",
+                 f"{BATCH / whole:,.0f} ratings/s"])
+    return markdown_table([f"part of one batch-{BATCH} step", "ms", "share"], rows,
+                          align="lrr"), rows
 
 
 def whole_step_seconds(rng):
@@ -211,24 +212,18 @@ def main():
     save = not args.no_save and args.batch == BATCH
     BATCH = args.batch
     rng = np.random.default_rng(0)
-    report = [
-        f"# Numba kernels, one core, batch {BATCH}",
-        "",
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; Python "
-        f"{platform.python_version()}, NumPy {np.__version__}; "
-        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; load average "
-        f"{os.getloadavg()[0]:.2f}. Command: `python {' '.join(sys.argv)}`. CPU time, median "
-        f"of {REPEATS}. Shards of {kernels.shard_rows(BATCH)} rows.",
-        "",
-        *matmul_table(rng, kernels.shard_rows(BATCH)),
-        "",
-        *step_table(rng),
-    ]
-    text = "\n".join(report) + "\n"
+    facts, command = machine_facts(), command_line(__file__)
+    products, product_rows = matmul_table(rng, kernels.shard_rows(BATCH))
+    step, step_rows = step_table(rng)
+    text = "\n".join([
+        f"# Numba kernels, one core, batch {BATCH}", "", describe_machine(facts), "",
+        f"Command: `{command}`. CPU time, median of {REPEATS}. Shards of "
+        f"{kernels.shard_rows(BATCH)} rows.", "", *products, "", *step]) + "\n"
     print(text)
     if save:
         out = Path(__file__).parent / "results" / "bench_kernels.md"
-        out.write_text(text)
+        write_report(out, text, {"machine": facts, "command": command, "products": product_rows,
+                                 "step": step_rows})
 
 
 if __name__ == "__main__":
