@@ -23,7 +23,7 @@ against `RatingNet.terms_and_grads` (as llm.c's ``dev/cpu`` kernels are checked 
 CPU reference): a benchmark of a wrong kernel is worth nothing. The tests check every kernel.
 
 Median of repeats, CPU time of this process. Output: a markdown report on stdout and in
-benchmarks/results/bench_kernels.md.
+benchmarks/results/bench_kernels.md, the numbers also in the .json beside it.
 """
 
 import os
