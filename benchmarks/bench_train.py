@@ -354,6 +354,9 @@ def parse_args(argv=None):
     if args.quick:  # the quick defaults, under the options given
         parser.set_defaults(**QUICK)
         args = parser.parse_args(argv)
+    if args.variants and max(args.batch_sizes) > args.ratings:
+        parser.error(f"batch size {max(args.batch_sizes):,} is larger than the "
+                     f"{args.ratings:,} ratings (--ratings)")
     args.skipped = [v for v in args.variants if v in PEERS
                     and package_version("keras" if v == "keras" else "torch") is None]
     args.variants = [v for v in args.variants if v not in args.skipped]
