@@ -124,7 +124,7 @@ class PeerTrainer:
             self.dtypes, self.as_input = (np.int32, np.int32, np.float32), lambda c: c[:, None]
         else:
             self.step = torch_training_step(weights, sparse=variant != "torch-adadelta",
-                                            compile=variant == "torch-compile")
+                                            compiled=variant == "torch-compile")
             self.dtypes, self.as_input = (np.int64, np.int64, np.float32), torch.from_numpy
 
     def prepare(self, order):  # column by column: one gathered copy at a time

@@ -146,14 +146,14 @@ def keras_seed_model(params: dict):
     return model
 
 
-def torch_training_step(params: dict, sparse=False, compile=False):
+def torch_training_step(params: dict, sparse=False, compiled=False):
     """One training step of `TorchRatingNet` from ``params``, as the benchmarks run it:
     ``step(movies, users, ratings)`` on int64 id and float32 rating tensors.
 
     ``sparse=False``: the seed's recipe translated, dense embedding gradients and
     ``torch.optim.Adadelta`` (the seed's lr 1.0, rho 0.95, eps 1e-7). ``sparse=True``: the usual
     fast recipe, sparse embedding gradients with ``SparseAdam`` and ``Adam`` for the dense
-    layers. ``compile=True`` (with sparse) also compiles the dense layers with
+    layers. ``compiled=True`` (with sparse) also compiles the dense layers with
     ``torch.compile``; the lookups stay eager, as inductor cannot make sparse gradients.
     """
     model = TorchRatingNet.from_params(params, sparse=sparse)
@@ -163,7 +163,7 @@ def torch_training_step(params: dict, sparse=False, compile=False):
         optimizers = [torch.optim.SparseAdam(embeddings), torch.optim.Adam(dense)]
     else:
         optimizers = [torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.95, eps=1e-7)]
-    head = torch.compile(model.head) if compile else model.head
+    head = torch.compile(model.head) if compiled else model.head
 
     def step(movies, users, ratings):
         for optimizer in optimizers:
