@@ -118,8 +118,11 @@ def matmul(a, b, out):
     Reference: NumPy's ``@``.
 
     Whole blocks of 4 rows go to `simd.multiply_block`, 64 columns at a time, then 16. What is
-    left (the last M % 4 rows, the last N % 16 columns) is summed here: rows by broadcasting
-    each ``a[m, k]`` along ``b``'s row k, columns as dot products.
+    left is summed here, each loop running along memory that lies in a row:
+    - the last N % 16 columns: where ``a``'s rows are contiguous, as dot products along them;
+      where its columns are (``a`` a transposed view, as xᵀ in a weight gradient), down each
+      column k of ``a`` at once, ``out[:, n] += a[:, k] * b[k, n]``;
+    - the last M % 4 rows: by broadcasting each ``a[i, k]`` along ``b``'s row k.
     """
     m_rows, depth = a.shape
     n_cols = b.shape[1]
@@ -130,12 +133,22 @@ def matmul(a, b, out):
             multiply_block(a, b, out, m, n, 4)
         for n in range(wide, narrow, LANES):
             multiply_block(a, b, out, m, n, 1)
-        for i in range(m, m + BLOCK_ROWS):
+    if a.strides[1] == a.itemsize:
+        for i in range(block_rows):
             for n in range(narrow, n_cols):
                 dot = np.float32(0)
                 for k in range(depth):
                     dot += a[i, k] * b[k, n]
                 out[i, n] = dot
+    else:
+        for i in range(block_rows):
+            for n in range(narrow, n_cols):
+                out[i, n] = 0
+        for k in range(depth):
+            for n in range(narrow, n_cols):
+                b_kn = b[k, n]
+                for i in range(block_rows):
+                    out[i, n] += a[i, k] * b_kn
     for i in range(block_rows, m_rows):
         for n in range(n_cols):
             out[i, n] = 0
@@ -240,10 +253,7 @@ def shard_backward(dprediction, dense, dense_t, layout, act, grad, scratch, d_in
     for l in range(n_layers - 1, -1, -1):
         n_in, n_out, w_off, b_off = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3]
         x = view2d(act, offsets[l], rows, n_in)
-        if n_out == 1:  # dWᵀ = dᵀ·x fills the same floats, with a row to vectorise along
-            matmul(d.T, x, view2d(grad, w_off, 1, n_in))
-        else:
-            matmul(x.T, d, view2d(grad, w_off, n_in, n_out))  # dW = xᵀ·d
+        matmul(x.T, d, view2d(grad, w_off, n_in, n_out))  # dW = xᵀ·d
         bias_grad = grad[b_off:b_off + n_out]
         for j in range(n_out):  # db = Σ_rows d
             bias_grad[j] = d[0, j]
