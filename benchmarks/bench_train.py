@@ -251,7 +251,7 @@ def measure_cells(args, files):
     cells = [{"variant": variant, "batch_size": batch_size, "threads": threads, "rounds": []}
              for batch_size in args.batch_sizes for threads in args.threads
              for variant in args.variants if batch_size in ONLY_AT.get(variant, (batch_size,))]
-    from benchmarks.core_latency import round_trip_ns
+    from benchmarks.core_latency import round_trip_ns  # loads Numba: the parent only
     for round_number in range(1, args.rounds + 1):
         print(f"round {round_number} of {args.rounds}", file=sys.stderr)
         for cell in cells:

@@ -161,7 +161,7 @@ def threads_table(args, measured):
 
 def far_apart(measured):
     """How many cells started with the two cores far apart (`core_latency.NEAR_NS`)."""
-    from benchmarks.core_latency import NEAR_NS
+    from benchmarks.core_latency import NEAR_NS  # loads Numba, which the PyTorch cells must not
     trips = [ns for result in measured.results.values() for ns in result.get("round_trips_ns", ())
              if ns == ns]  # NaN: fewer than two cores
     if not trips:
